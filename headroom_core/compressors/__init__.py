@@ -7,8 +7,10 @@ the pipeline is the one place that fails open (STYLE 6.4).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..config import Config
+from ..markers import retrieval_id
 from ..result import Action, Kind
 
 
@@ -39,3 +41,16 @@ class Compressed:
     action: Action
     reason: str
     originals: tuple[tuple[str, str], ...] = ()
+
+
+def elision(original: str, new_text_for: Callable[[str | None], str], kind: Kind, reason: str, ctx: Context) -> Compressed:
+    """A lossy result: `new_text_for(retrieval_id)` renders the text with its markers; the original
+    is kept under that id when retrieval is on (without it, markers carry no id and nothing is kept)."""
+    rid = retrieval_id(original) if ctx.ccr else None
+    return Compressed(
+        text=new_text_for(rid),
+        kind=kind,
+        action=Action.COMPRESSED,
+        reason=reason,
+        originals=((rid, original),) if rid else (),
+    )
