@@ -8,7 +8,10 @@ from types import ModuleType
 
 from ._types import Body, Path
 from .compressors import Compressed, Context
-from .config import Config
+from .config import Config, Mode
+from .errors import format_path
+from .lifecycle import Staleness, stale_reads
+from .markers import is_headroom_output, marker, retrieval_id
 from .policy import Allowance, allowance
 from .result import Action, Decision, Kind, Result, Source
 from .router import route
@@ -20,15 +23,21 @@ def run(body: Body, adapter: ModuleType, config: Config, encoding: str) -> Resul
     """Compress every eligible segment of `body` (already validated by `adapter.segments`)."""
     segs = adapter.segments(body)
     newest_turn = max((s.turn for s in segs), default=0)
+    # The one sanctioned rewrite of earlier turns, token mode only (invariant 2).
+    stale = stale_reads(segs) if config.read_lifecycle and config.mode is Mode.TOKEN and not config.lossless else {}
     texts: dict[Path, str] = {}
     originals: dict[str, str] = {}
     decisions: list[Decision] = []
     tokens_before = tokens_after = 0
     last_user_text = ""
-    for seg in segs:
+    for i, seg in enumerate(segs):
         if seg.source is Source.USER_TEXT:
             last_user_text = seg.text
-        decision, new_text, seg_originals = _decide(seg, config, encoding, newest_turn, last_user_text)
+        staleness = stale.get(i)
+        if staleness is not None and _may_mark_stale(seg, config):
+            decision, new_text, seg_originals = _mark_stale(seg, staleness, config, encoding)
+        else:
+            decision, new_text, seg_originals = _decide(seg, config, encoding, newest_turn, last_user_text)
         decisions.append(decision)
         tokens_before += decision.tokens_before
         tokens_after += decision.tokens_after
@@ -78,6 +87,29 @@ def _decide(
     rid = out.originals[0][0] if len(out.originals) == 1 else None
     decision = Decision(seg.path, seg.source, out.kind, out.action, tokens, after, out.reason, rid)
     return decision, out.text, out.originals
+
+
+def _may_mark_stale(seg: Segment, config: Config) -> bool:
+    protected = seg.tool_name is not None and seg.tool_name in config.protect_tools
+    return not protected and not is_headroom_output(seg.text)
+
+
+def _mark_stale(
+    seg: Segment, why: Staleness, config: Config, encoding: str
+) -> tuple[Decision, str | None, tuple[tuple[str, str], ...]]:
+    rid = retrieval_id(seg.text) if config.ccr else None
+    lines = seg.text.count("\n") + 1
+    later = format_path(why.by_path)
+    if why.reason == "stale":
+        summary = f"stale read of {why.file} elided ({lines} lines): the file was changed later by {why.by_tool} at {later}"
+    else:
+        summary = f"superseded read of {why.file} elided ({lines} lines): read again later by {why.by_tool} at {later}"
+    text = marker(summary, rid)
+    tokens, after = count_tokens(seg.text, encoding), count_tokens(text, encoding)
+    if after >= tokens:
+        return _kept(seg, tokens, f"{why.reason} read, but the marker would not be smaller"), None, ()
+    decision = Decision(seg.path, seg.source, Kind.TEXT, Action.STALE, tokens, after, summary, rid)
+    return decision, text, ((rid, seg.text),) if rid else ()
 
 
 @functools.lru_cache(maxsize=4096)
