@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..markers import is_headroom_output, marker
+from ..markers import is_headroom_output, lossless_header, marker
 from ..result import Action, Kind
 from . import Compressed, Context, elision
 from ._relevance import bm25, discriminating_anchors, has_anchor, parse_query, words
@@ -85,7 +85,8 @@ def compress_listing(text: str, ctx: Context) -> Compressed | None:
     if kept == total:
         if not regrouped:
             return None
-        out = _render(dirs, keep, None, regrouped)
+        # A header, like every lossless form, so no later pass regroups it again (invariant 7).
+        out = lossless_header('grouped by directory: a "dir:" line, then the names in it') + "\n" + _render(dirs, keep, None, regrouped)
         if len(out) >= len(text):
             return None
         return Compressed(out, Kind.LISTING, Action.COMPACTED, f"{total} paths grouped by directory")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..markers import is_headroom_output, marker
+from ..markers import is_headroom_output, lossless_header, marker
 from ..result import Action, Kind
 from . import Compressed, Context, elision
 from ._relevance import bm25, discriminating_anchors, has_anchor, parse_query, words
@@ -107,7 +107,9 @@ def compress_search(text: str, ctx: Context) -> Compressed | None:
     if kept_matches == len(matches) and not dropped_other:
         if not parsed.numbered:
             return None
-        regrouped = _render(parsed, keep, None, len(matches))
+        # A header, like every lossless form, so no later pass regroups it again (invariant 7).
+        header = lossless_header("grouped by file: the path once, then line:text for each match")
+        regrouped = header + "\n" + _render(parsed, keep, None, len(matches))
         if len(regrouped) >= len(text):
             return None
         return Compressed(regrouped, Kind.SEARCH, Action.COMPACTED, f"{len(matches)} matches grouped by file")

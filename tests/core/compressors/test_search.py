@@ -78,8 +78,11 @@ def test_file_named_by_the_query_keeps_more() -> None:
 def test_rg_heading_mode_is_read_and_kept_in_its_form() -> None:
     flat = case("search", "grep_httpx_defs.txt")
     heading = compress_search(flat, Context(Config(ccr=False, target_ratio=1.0)))
-    assert heading is not None and "[[headroom" not in heading.text  # regrouped only
-    out = compress_search(heading.text, Context(Config(ccr=False)))
+    assert heading is not None and heading.text.startswith("[[headroom grouped by file")
+    rg_output = heading.text.partition("\n")[2]  # what `rg --heading` prints
+    assert "[[headroom" not in rg_output  # regrouped only
+    assert compress_search(heading.text, Context(Config(ccr=False))) is None  # never regrouped twice
+    out = compress_search(rg_output, Context(Config(ccr=False)))
     assert out is not None
     assert set(flat_lines(out.text)) <= set(flat.split("\n"))
 

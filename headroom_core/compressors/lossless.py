@@ -1,0 +1,475 @@
+"""Lossless compaction: compact JSON, typed tables, folded repeats and path prefixes, each with its exact inverse."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from typing import Any
+
+from ..markers import MARKER_PATTERN, is_headroom_output, lossless_header
+from ..result import Action, Kind
+from ..tokens import count_tokens
+from . import Compressed, Context
+
+# What json.loads returns: None | bool | int | float | str | list[Json] | dict[str, Json].
+Json = Any
+
+MIN_TABLE_ROWS = 2
+MIN_REPEATS = 3
+MIN_PREFIX_CHARS = 8
+MIN_PREFIX_LINES = 3
+
+_TABLE_NOTE = "cells are JSON values, bare words are strings"
+_TABLE_HEADER = re.compile(
+    r"\[\[headroom table(?: (?P<name>.+))?: (?P<rows>[0-9]+) rows; " + re.escape(_TABLE_NOTE) + r"\]\]"
+)
+# In an object with tables, each table's value in the one-line object is this string; its rows follow.
+_TABLE_SLOT = "@table"
+_TABLES_HEADER = lossless_header(f'json with tables: a "{_TABLE_SLOT}" value stands for the table of that key below')
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# Bare cells that are JSON literals; [0-9], not \d, which also matches digits json rejects.
+_JSON_LITERAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null")
+_NOT_BARE = frozenset(',"\\[]{}')
+
+_REPEATS_HEADER = lossless_header('folded: a line ending in "  [xN]" stands for N identical lines')
+_FOLDED_LINE = re.compile(r"(?P<line>.*)  \[x(?P<count>[0-9]+)\]")
+_FOLD_SUFFIX = re.compile(r"  \[x[0-9]+\]\Z")
+
+_PATH_MARK = "…/"
+_PATHS_HEADER = re.compile(r'\[\[headroom paths: "…/" at the start of a line stands for (?P<prefix>\S+/)\]\]')
+_PATH_TOKEN = re.compile(r"\S*")
+# Only the start of a line can hold the prefix; a cap keeps huge unbroken lines linear.
+_PREFIX_SCAN_CHARS = 512
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_JSON = object()
+
+
+def compact_json(text: str) -> str | None:
+    """Pretty JSON as compact JSON with the same value, or None (not JSON, duplicate keys, NaN, not shorter).
+
+    The value is exact (types and key order included); whitespace outside strings is not kept.
+
+    >>> compact_json('{\\n  "a": [1, 2.0, null]\\n}')
+    '{"a":[1,2.0,null]}'
+    """
+    value = _loads(text)
+    if value is _NOT_JSON:
+        return None
+    out = _compact(value)
+    return out if out is not None and len(out) < len(text) else None
+
+
+def render_table(value: Json) -> str | None:
+    """An array of same-shaped objects (or an object holding such arrays) as a typed table, or None.
+
+    One header line, one line of column names, one line per row; a cell is the compact JSON of its
+    value, except a string that is a plain word, which is written bare. `parse_table` is the exact
+    inverse: same types, same key order.
+
+    >>> print(render_table([{"id": 1, "name": "ada", "tag": None}, {"id": 2, "name": "", "tag": "x y"}]))
+    [[headroom table: 2 rows; cells are JSON values, bare words are strings]]
+    id,name,tag
+    1,ada,null
+    2,"",x y
+    """
+    try:
+        if isinstance(value, dict):
+            lines = _render_tables(value)
+        else:
+            lines = _render_section(None, value) if _is_table(value) else None
+        if lines is None:
+            return None
+        out = "\n".join(lines)
+        # The parse-back is the proof: whatever slipped past the rules above is refused here.
+        is_exact = _emittable(out) and _same(parse_table(out), value)
+    except (ValueError, TypeError, RecursionError):  # NaN/Infinity, a value json cannot write, too deep
+        return None
+    return out if is_exact else None
+
+
+def parse_table(text: str) -> Json:
+    """The value `render_table` rendered; raises ValueError on text it did not write.
+
+    >>> header = "[[headroom table: 2 rows; cells are JSON values, bare words are strings]]"
+    >>> parse_table(header + '\\nid,ok\\n1,true\\n2,"true"')
+    [{'id': 1, 'ok': True}, {'id': 2, 'ok': 'true'}]
+    """
+    lines = text.split("\n")
+    if lines[0] != _TABLES_HEADER:
+        name, rows, end = _parse_section(lines, 0)
+        if name is not None or end != len(lines):
+            raise ValueError("expected one unnamed table and nothing after its rows")
+        return rows
+    if len(lines) < 2:
+        raise ValueError("expected the object line after the header")
+    skeleton = _loads(lines[1])
+    if not isinstance(skeleton, dict):
+        raise ValueError(f"line 2: expected a JSON object, got {lines[1][:40]!r}")
+    tables: dict[str, list[dict[str, Json]]] = {}
+    pos = 2
+    while pos < len(lines):
+        name, rows, pos = _parse_section(lines, pos)
+        if name is None or name in tables:
+            raise ValueError(f"table {name!r}: expected a new named table")
+        tables[name] = rows
+    slots = [key for key, v in skeleton.items() if isinstance(v, str) and v == _TABLE_SLOT]
+    if slots != list(tables):
+        raise ValueError(f"tables {list(tables)} do not match the {_TABLE_SLOT} keys {slots}")
+    return {key: tables.get(key, v) for key, v in skeleton.items()}
+
+
+def fold_repeats(text: str) -> str | None:
+    """Runs of 3 or more identical non-blank lines as one line ending in `  [xN]`, or None.
+
+    None when no run folds, when the result is not shorter, or when a line already ends like a
+    fold (so `unfold_repeats` is exact, trailing newline included).
+
+    >>> print(fold_repeats("start\\n" + "GET /health 200 OK\\n" * 40 + "end"))
+    [[headroom folded: a line ending in "  [xN]" stands for N identical lines]]
+    start
+    GET /health 200 OK  [x40]
+    end
+    """
+    lines = text.split("\n")
+    if any(_FOLD_SUFFIX.search(line) for line in lines):
+        return None
+    out = [_REPEATS_HEADER]
+    is_folded = False
+    for line, run in itertools.groupby(lines):
+        count = sum(1 for _ in run)
+        if count >= MIN_REPEATS and line.strip():
+            out.append(f"{line}  [x{count}]")
+            is_folded = True
+        else:
+            out.extend([line] * count)
+    result = "\n".join(out)
+    if not is_folded or len(result) >= len(text) or not _emittable(result):
+        return None
+    return result
+
+
+def unfold_repeats(text: str) -> str:
+    """The exact text `fold_repeats` folded; raises ValueError on text it did not write.
+
+    >>> text = "boot\\n" + "tick\\n" * 30
+    >>> unfold_repeats(fold_repeats(text)) == text
+    True
+    """
+    header, _, body = text.partition("\n")
+    if header != _REPEATS_HEADER:
+        raise ValueError(f"line 1: expected {_REPEATS_HEADER!r}")
+    out: list[str] = []
+    for line in body.split("\n"):
+        match = _FOLDED_LINE.fullmatch(line)
+        if match:
+            out.extend([match["line"]] * int(match["count"]))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def fold_path_prefix(text: str) -> str | None:
+    """The directory prefix that pays most, written once in a header and as `…/` at each line's start.
+
+    Lines that do not start with the prefix are left as they are. None when no prefix of at least
+    8 characters starts 3 or more lines and shortens the text, or when a line already starts with
+    `…/` (so `unfold_path_prefix` is exact).
+
+    >>> print(fold_path_prefix("\\n".join(f"/home/ada/code/headroom/src/{f}.py:1:x" for f in "abcd")))
+    [[headroom paths: "…/" at the start of a line stands for /home/ada/code/headroom/src/]]
+    …/a.py:1:x
+    …/b.py:1:x
+    …/c.py:1:x
+    …/d.py:1:x
+    """
+    folded = _fold_path_prefix(text)
+    return None if folded is None else folded[0]
+
+
+def unfold_path_prefix(text: str) -> str:
+    """The exact text `fold_path_prefix` folded; raises ValueError on text it did not write.
+
+    >>> header = '[[headroom paths: "…/" at the start of a line stands for /srv/app/lib/]]'
+    >>> unfold_path_prefix(header + "\\n…/a.py\\nREADME")
+    '/srv/app/lib/a.py\\nREADME'
+    """
+    header, _, body = text.partition("\n")
+    match = _PATHS_HEADER.fullmatch(header)
+    if match is None:
+        raise ValueError(f"line 1: expected a paths header, got {header[:60]!r}")
+    prefix = match["prefix"]
+    return "\n".join(
+        prefix + line[len(_PATH_MARK):] if line.startswith(_PATH_MARK) else line for line in body.split("\n")
+    )
+
+
+def compact_lossless(text: str, ctx: Context) -> Compressed | None:
+    """The reversible rewrite of `text` with the fewest tokens, or None when none saves a token.
+
+    JSON becomes a table or compact JSON; other text gets its path prefix and repeated lines folded.
+    Text that already holds a headroom marker or header is left alone (invariant 7).
+
+    >>> from headroom_core.config import Config
+    >>> compact_lossless('[\\n  1,\\n  2,\\n  3\\n]', Context(Config())).text
+    '[1,2,3]'
+    """
+    if is_headroom_output(text):
+        return None
+    candidates: list[tuple[str, Kind, str]] = []
+    if text.lstrip()[:1] in ("{", "["):
+        value = _loads(text)
+        if value is not _NOT_JSON:
+            table = render_table(value)
+            if table is not None:
+                candidates.append((table, Kind.TABLE, _table_reason(value)))
+            compact = _compact(value)
+            if compact is not None:
+                candidates.append((compact, Kind.JSON, "compact JSON"))
+    if not candidates:
+        candidates = _line_folds(text)
+    tokens_before = count_tokens(text, ctx.encoding)
+    best: tuple[int, str, Kind, str] | None = None
+    for out, kind, reason in candidates:
+        tokens = count_tokens(out, ctx.encoding)
+        if tokens < tokens_before and (best is None or tokens < best[0]):
+            best = (tokens, out, kind, reason)
+    if best is None:
+        return None
+    _, out, kind, reason = best
+    return Compressed(text=out, kind=kind, action=Action.COMPACTED, reason=reason)
+
+
+def expand_lossless(text: str) -> str:
+    """Undo `compact_lossless`: line folds give back the exact text; JSON gives text of an equal value.
+
+    A table comes back as compact JSON (the original's whitespace is not kept, its value is, with
+    types and key order); compact JSON and text that holds no lossless header come back unchanged.
+
+    >>> expand_lossless('[[headroom table: 2 rows; cells are JSON values, bare words are strings]]\\nid\\n1\\n2')
+    '[{"id":1},{"id":2}]'
+    """
+    first = text.partition("\n")[0]
+    if first == _REPEATS_HEADER:
+        text = unfold_repeats(text)
+        first = text.partition("\n")[0]
+    if _PATHS_HEADER.fullmatch(first):
+        return unfold_path_prefix(text)
+    if first == _TABLES_HEADER or _TABLE_HEADER.fullmatch(first):
+        return _dumps(parse_table(text))
+    return text
+
+
+def _line_folds(text: str) -> list[tuple[str, Kind, str]]:
+    lines_before = _line_count(text)
+    out: list[tuple[str, Kind, str]] = []
+    folded = _fold_path_prefix(text)
+    if folded is not None:
+        paths, prefix = folded
+        both = fold_repeats(paths)
+        if both is not None:
+            reason = f"folded the path prefix {prefix} and repeated lines: {lines_before} -> {_line_count(both)} lines"
+            out.append((both, Kind.LISTING, reason))
+        out.append((paths, Kind.LISTING, f"folded the path prefix {prefix}"))
+    repeats = fold_repeats(text)
+    if repeats is not None:
+        out.append((repeats, Kind.LOG, f"folded repeated lines: {lines_before} -> {_line_count(repeats)} lines"))
+    return out
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def _fold_path_prefix(text: str) -> tuple[str, str] | None:
+    lines = text.split("\n")
+    if any(line.startswith(_PATH_MARK) for line in lines):
+        return None
+    prefix = _best_prefix(lines)
+    if prefix is None:
+        return None
+    header = lossless_header(f'paths: "{_PATH_MARK}" at the start of a line stands for {prefix}')
+    body = [_PATH_MARK + line[len(prefix):] if line.startswith(prefix) else line for line in lines]
+    result = "\n".join([header, *body])
+    if len(result) >= len(text) or not _emittable(result):
+        return None
+    return result, prefix
+
+
+def _table_reason(value: Json) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} rows as a table"
+    tables = sum(1 for v in value.values() if _is_table(v))
+    return f"JSON object with {tables} table{'s' if tables > 1 else ''}"
+
+
+def _is_table(value: Json) -> bool:
+    if type(value) is not list or len(value) < MIN_TABLE_ROWS or type(value[0]) is not dict or not value[0]:
+        return False
+    columns = tuple(value[0])
+    return all(type(row) is dict and tuple(row) == columns for row in value)
+
+
+def _render_tables(value: dict[str, Json]) -> list[str] | None:
+    names = [key for key, v in value.items() if _is_table(v)]
+    # A plain value equal to the slot string would read back as a table: ambiguous, so refuse.
+    if not names or any(isinstance(v, str) and v == _TABLE_SLOT for v in value.values()):
+        return None
+    skeleton = {key: _TABLE_SLOT if key in names else v for key, v in value.items()}
+    lines = [_TABLES_HEADER, _dumps(skeleton)]
+    for name in names:
+        lines.extend(_render_section(name, value[name]))
+    return lines
+
+
+def _render_section(name: str | None, rows: list[dict[str, Json]]) -> list[str]:
+    label = "" if name is None else " " + (name if _PLAIN_NAME.fullmatch(name) else _dumps(name))
+    header = lossless_header(f"table{label}: {len(rows)} rows; {_TABLE_NOTE}")
+    lines = [header, ",".join(map(_cell, rows[0]))]
+    lines.extend(",".join(map(_cell, row.values())) for row in rows)
+    return lines
+
+
+def _parse_section(lines: list[str], pos: int) -> tuple[str | None, list[dict[str, Json]], int]:
+    match = _TABLE_HEADER.fullmatch(lines[pos])
+    if match is None:
+        raise ValueError(f"line {pos + 1}: expected a table header, got {lines[pos][:60]!r}")
+    label = match["name"]
+    name = label if label is None or not label.startswith('"') else _loads(label)
+    if label is not None and not (isinstance(name, str) and (label.startswith('"') or _PLAIN_NAME.fullmatch(label))):
+        raise ValueError(f"line {pos + 1}: bad table name {label!r}")
+    count = int(match["rows"])
+    if pos + 2 + count > len(lines):
+        raise ValueError(f"line {pos + 1}: the header promises {count} rows, fewer follow")
+    columns = _parse_cells(lines[pos + 1])
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise ValueError(f"line {pos + 2}: expected distinct column names")
+    rows = []
+    for number in range(pos + 2, pos + 2 + count):
+        cells = _parse_cells(lines[number])
+        if len(cells) != len(columns):
+            raise ValueError(f"line {number + 1}: expected {len(columns)} cells, got {len(cells)}")
+        rows.append(dict(zip(columns, cells)))
+    return name, rows, pos + 2 + count
+
+
+def _cell(value: Json) -> str:
+    if isinstance(value, str) and _is_bare(value):
+        return value
+    return _dumps(value)
+
+
+def _is_bare(text: str) -> bool:
+    return (
+        text != ""
+        and text[0] != " "
+        and text[-1] != " "
+        and text.isprintable()
+        and _NOT_BARE.isdisjoint(text)
+        and _JSON_LITERAL.fullmatch(text) is None
+    )
+
+
+def _parse_cells(line: str) -> list[Json]:
+    cells: list[Json] = []
+    pos, end = 0, len(line)
+    while True:
+        if pos < end and line[pos] in '"[{':
+            value, pos = _DECODER.raw_decode(line, pos)
+        else:
+            stop = line.find(",", pos)
+            stop = end if stop < 0 else stop
+            token = line[pos:stop]
+            if not token:
+                raise ValueError(f"empty cell at column {pos} of {line[:60]!r}")
+            value = json.loads(token) if _JSON_LITERAL.fullmatch(token) else token
+            pos = stop
+        cells.append(value)
+        if pos == end:
+            return cells
+        if line[pos] != ",":
+            raise ValueError(f"expected ',' at column {pos} of {line[:60]!r}")
+        pos += 1
+
+
+def _best_prefix(lines: list[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for line in lines:
+        match = _PATH_TOKEN.match(line, 0, _PREFIX_SCAN_CHARS)
+        token = match.group() if match else ""
+        slash = token.find("/", MIN_PREFIX_CHARS - 1)
+        while slash >= 0:
+            prefix = token[: slash + 1]
+            counts[prefix] = counts.get(prefix, 0) + 1
+            slash = token.find("/", slash + 1)
+    scored = [
+        (count * (len(prefix) - len(_PATH_MARK)), len(prefix), prefix)
+        for prefix, count in counts.items()
+        if count >= MIN_PREFIX_LINES
+    ]
+    return max(scored)[2] if scored else None
+
+
+def _compact(value: Json) -> str | None:
+    try:
+        out = _dumps(value)
+    except (ValueError, TypeError, RecursionError):  # NaN/Infinity (e.g. 1e400), a value json cannot write, too deep
+        return None
+    if not _emittable(out) or not _same(_loads(out), value):
+        return None
+    return out
+
+
+def _dumps(value: Json) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _loads(text: str) -> Json:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _unique_pairs(pairs: list[tuple[str, Json]]) -> dict[str, Json]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key: the compact form would drop one")
+    return out
+
+
+def _refuse_constant(name: str) -> Json:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _same(a: Json, b: Json) -> bool:
+    """Equal with identical types and key order (1 != 1.0 != True here; -0.0 != 0.0). Iterative: any depth."""
+    pairs = [(a, b)]
+    while pairs:
+        x, y = pairs.pop()
+        if type(x) is not type(y):
+            return False
+        if type(x) is dict:
+            if list(x) != list(y):
+                return False
+            pairs.extend((x[key], y[key]) for key in x)
+        elif type(x) is list:
+            if len(x) != len(y):
+                return False
+            pairs.extend(zip(x, y))
+        elif type(x) is float:
+            if x != y or math.copysign(1.0, x) != math.copysign(1.0, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _emittable(text: str) -> bool:
+    # Lone surrogates cannot go out as UTF-8; elision markers are not ours to write (invariant 7).
+    return _SURROGATE.search(text) is None and MARKER_PATTERN.search(text) is None
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
