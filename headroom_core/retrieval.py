@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable, Mapping
+import json
+from typing import Any, Callable, Mapping
 
 from .config import Wire
 from .errors import HeadroomError
@@ -14,7 +15,8 @@ Lookup = Mapping[str, str] | Callable[[str], "str | None"]
 _DESCRIPTION = (
     "Fetch content that Headroom elided from an earlier tool result. Call it with the id shown in a "
     "[[headroom: ...; retrieve id=...]] marker when you need what was left out. Give `query` to get only "
-    "the lines that contain it, or `offset`/`limit` (0-based line numbers) for a slice; give neither for everything."
+    "the lines (for JSON: the array elements) that contain it, or `offset`/`limit` (0-based line numbers; for JSON, "
+    "element indexes of its largest array) for a slice; give neither for everything."
 )
 
 _PARAMETERS = {
@@ -42,6 +44,8 @@ def retrieve(
     'two'
     >>> retrieve({"a1b2": "one\\ntwo\\nthree"}, "a1b2", query="THREE")
     '3: three'
+    >>> retrieve({"c3d4": '{"items": [{"id": 1}, {"id": 42}], "total": 2}'}, "c3d4", query='"id": 42')
+    'items[1]: {"id":42}'
     """
     text = originals(id) if callable(originals) else originals.get(id)
     if text is None:
@@ -51,6 +55,11 @@ def retrieve(
         )
     if query is None and offset is None and limit is None:
         return text
+    elements = _json_elements(text)
+    if elements:
+        found = _retrieve_elements(id, elements, query, offset, limit)
+        if found is not None:
+            return found
     lines = text.split("\n")
     numbered = list(enumerate(lines, start=1))
     if query:
@@ -64,6 +73,51 @@ def retrieve(
             return f"No line of {id} contains {query!r} ({len(lines)} lines in all)."
         return "\n".join(f"{n}: {line}" for n, line in picked)
     return "\n".join(line for _, line in picked)
+
+
+def _json_elements(text: str) -> list[tuple[str, Any]]:
+    """(path, element) for the elements of the largest array of a JSON original, or [] for other text."""
+    if text.lstrip()[:1] not in ("{", "["):
+        return []
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    best: tuple[str, list[Any]] | None = None
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, list):
+            if len(item) >= 2 and (best is None or len(item) > len(best[1])):
+                best = (path, item)
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(list(item.items())))
+    if best is None:
+        return []
+    return [(f"{best[0]}[{i}]", v) for i, v in enumerate(best[1])]
+
+
+def _retrieve_elements(
+    id: str, elements: list[tuple[str, Any]], query: str | None, offset: int | None, limit: int | None
+) -> str | None:
+    """The elements matching `query` (or a slice by index), one compact JSON element per line; None to fall back to lines."""
+    rendered = [(path, json.dumps(v, ensure_ascii=False, separators=(",", ":"))) for path, v in elements]
+    if query:
+        needle = query.lower()
+        rendered = [
+            (path, text)
+            for (path, text), (_, v) in zip(rendered, elements)
+            if needle in text.lower() or needle in json.dumps(v, ensure_ascii=False).lower()
+        ]
+        if not rendered:
+            return None  # the match may be outside the array (a count, a page field): search lines instead
+    start = offset or 0
+    stop = None if limit is None else start + limit
+    picked = rendered[start:stop]
+    if not picked:
+        return f"No element of {id} in that range ({len(elements)} elements in all)."
+    return "\n".join(f"{path}: {text}" for path, text in picked)
 
 
 def retrieve_tool(wire: Wire | str) -> dict:

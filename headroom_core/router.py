@@ -1,11 +1,203 @@
-"""Routes an eligible segment's text to the compressors for its content kind."""
+"""Routes an eligible segment's text to the compressor for its content kind.
+
+`detect_kind` looks at a bounded sample of lines with cheap, deterministic shape tests (no parsing
+of the whole text, no models). `route` runs the lossless pass and the kind's lossy compressor and
+keeps the smaller result. Knows the compressors' entry points, nothing of their insides.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from types import MappingProxyType
+from typing import Callable, Mapping
+
 from .compressors import Compressed, Context
+from .compressors.diff import compress_diff
+from .compressors.json_crusher import compress_json
+from .compressors.listing import compress_listing
+from .compressors.logs import compress_logs
 from .compressors.lossless import compact_lossless
+from .compressors.prose import compress_prose
+from .compressors.search import compress_search
+from .markers import is_headroom_output
+from .result import Kind
+from .tokens import count_tokens
+
+# How much of a text detection reads: the first lines, and the first characters of each.
+SAMPLE_LINES = 200
+_SAMPLE_LINE_CHARS = 300
+# A lossless result wins unless the lossy one is this much smaller: losing nothing is worth a little.
+LOSSLESS_PREFERENCE = 0.9
+
+_LOSSY: Mapping[Kind, Callable[[str, Context], Compressed | None]] = MappingProxyType({
+    Kind.JSON: compress_json,
+    Kind.LOG: compress_logs,
+    Kind.SEARCH: compress_search,
+    Kind.LISTING: compress_listing,
+    Kind.DIFF: compress_diff,
+    Kind.PROSE: compress_prose,
+})
+
+_DIFF_LINE = re.compile(r"diff --git |diff -[a-zA-Z]|@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@|Index: |\+\+\+ |--- ")
+_HUNK = re.compile(r"@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@")
+# grep/rg: path:line: or path-line- (context) with a path-like first field; rg --heading: a bare line number.
+_GREP = re.compile(r"(?:\./)?[^\s:]*[\w.\-]+:[0-9]+[:-]")
+_GREP_CONTEXT = re.compile(r"(?:\./)?[^\s:]*/[^\s:]*\.\w+-[0-9]+-")
+_GREP_BARE = re.compile(r"(?:\./)?[\w.\-]+(?:/[\w.\-@+]+)+\.\w+:\S")
+_HEADING_MATCH = re.compile(r"[0-9]+[:-]")
+_COMPILER = re.compile(r"[^\s:]+:[0-9]+:[0-9]+: (?:fatal )?(?:error|warning|note|info)\b")
+_PATH_LINE = re.compile(r"(?:[.~]?/)?[\w.\-@+ ]*(?:/[\w.\-@+ ]*)*[\w.\-@+/]")
+_PATHISH = re.compile(r"[/.]")
+_TREE = re.compile(r"\s*(?:[│|]\s*)*(?:[├└`|]──|[├└]─|\|--|`--)")
+_LS_LONG = re.compile(r"[-dlcbps][rwxsStT-]{9}[.@+]?\s+[0-9]+\s")
+_LOG_TIME = re.compile(
+    r"(?:^|[\s\[(])(?:[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?|[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-9][0-9] [0-9]{2}:[0-9]{2})"
+)
+_LOG_LEVEL = re.compile(
+    r"\b(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL|CRITICAL|NOTICE|PASSED|FAILED|SKIPPED|XFAIL|XPASS)\b|\[(?:info|warn|error|debug)\]|level=\w"
+)
+_LOG_SHAPE = re.compile(
+    r"(?:=+ .* =+|_{3,} .* _{3,}|collected [0-9]+ items?|Traceback \(most recent call last\)|  File \".*\", line [0-9]+"
+    r"|\s+at [\w.$<>]+\(.*\)|npm (?:ERR!|WARN)|(?:Collecting|Downloading|Installing collected packages|Successfully installed"
+    r"|Requirement already satisfied|Building wheel|Compiling|Finished|Running|Fresh|Checking) |error(?:\[E[0-9]+\])?: |warning: "
+    r"|\S+\.py(?:::\S+)? [.FEsxX]+(?:\s+\[\s*[0-9]+%\])?$|[\w./-]+\.py::\S+|\+ \S|\$ \S|>>> |make(?:\[[0-9]+\])?: |commit [0-9a-f]{40}\b|Date: |Author: | \S.* \| +[0-9]+ [+-]*$| [0-9]+ files? changed)"
+)
+_CODE = re.compile(
+    r"\s*(?:def |class |async def |import |from [\w.]+ import |@\w|if .*:$|elif |else:|for .* in .*:$|while .*:$|try:|except\b|return\b|raise |with .*:$"
+    r"|function\b|const |let |var |export |=> |public |private |protected |static |fn |func |package |impl |use [\w:]+;|struct |enum |interface |type \w+ |#include|#define|}\s*$|{\s*$|\)\s*{\s*$|//|/\*|\*/|\* |#!|[\w.\[\]]+ [-+*/|&]?= |\w+=[^=\s].*,$|.*[(\[{]$|.*\):$|[)\]}],?$|\"\"\"|\'\'\')"
+)
+# Line numbers that file readers put in front of code: "  12\t", "    12→", "12: ".
+_LINE_NUMBER = re.compile(r"\s*[0-9]+(?:\t|→|: |\|)")
+_MD_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+_ALIGNED_GAP = re.compile(r"\S(?: {2,}|\t)(?=\S)")
+_SENTENCE_END = re.compile(r"[a-z)][.!?:](?:\s|$)")
+_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def detect_kind(text: str) -> Kind:
+    """The content kind of `text`, judged from its first few hundred lines.
+
+    >>> detect_kind('{"items": []}'), detect_kind("src/app.py:12:    return 1\\nsrc/db.py:3:import os")
+    (<Kind.JSON: 'json'>, <Kind.SEARCH: 'search'>)
+    """
+    head = text.lstrip()[:1]
+    tail = text.rstrip()[-1:]
+    if head in ("{", "[") and tail in ("}", "]"):
+        return Kind.JSON
+    lines = [line[:_SAMPLE_LINE_CHARS] for line in _sample(text) if line.strip()]
+    if not lines:
+        return Kind.TEXT
+    n = len(lines)
+    if _is_diff(lines):
+        return Kind.DIFF
+    grep = sum(1 for line in lines if _GREP.match(line) or _GREP_CONTEXT.match(line) or line == "--")
+    compiler = sum(1 for line in lines if _COMPILER.match(line))
+    if grep - compiler >= 0.6 * n and compiler < 0.3 * grep:
+        return Kind.SEARCH
+    if _is_rg_heading(lines) or sum(1 for line in lines if _GREP_BARE.match(line)) >= 0.7 * n:
+        return Kind.SEARCH
+    logish = sum(1 for line in lines if _LOG_TIME.search(line) or _LOG_LEVEL.search(line) or _LOG_SHAPE.match(line))
+    listing = sum(1 for line in lines if _is_listing_line(line))
+    drawn = sum(1 for line in lines if _TREE.match(line) or _LS_LONG.match(line))
+    if drawn >= 0.7 * n or (listing >= 0.8 * n and logish < 0.3 * n):
+        return Kind.LISTING
+    if logish >= 0.3 * n or compiler >= 0.2 * n:
+        return Kind.LOG
+    if _is_table(lines):
+        return Kind.TABLE
+    code = sum(1 for line in lines if _CODE.match(_LINE_NUMBER.sub("", line, count=1)))
+    if code >= 0.25 * n:
+        return Kind.CODE
+    if _is_prose(lines):
+        return Kind.PROSE
+    return Kind.TEXT
 
 
 def route(text: str, ctx: Context) -> Compressed | None:
-    """The best rewrite of `text` allowed by `ctx`, or None when nothing pays."""
-    return compact_lossless(text, ctx)
+    """The best rewrite of `text` allowed by `ctx`, or None when nothing pays.
+
+    Lossless only: the lossless pass. Otherwise the kind's lossy compressor too, and the result with
+    fewer tokens wins, a lossless one unless the lossy one is at least 10% smaller.
+    """
+    if is_headroom_output(text):
+        return None
+    lossless = compact_lossless(text, ctx)
+    if ctx.lossless_only:
+        return lossless
+    compressor = _LOSSY.get(detect_kind(text))
+    lossy = compressor(text, ctx) if compressor is not None else None
+    if lossy is None or not lossy.text.strip():
+        return lossless
+    if not is_headroom_output(lossy.text):
+        # Output with no headroom line would be rewritten by the next pass (idempotence): fold it now.
+        folded = compact_lossless(lossy.text, ctx)
+        if folded is not None:
+            lossy = dataclasses.replace(lossy, text=folded.text, reason=f"{lossy.reason}; {folded.reason}")
+    if lossless is None:
+        return lossy
+    lossy_tokens = count_tokens(lossy.text, ctx.encoding)
+    lossless_tokens = count_tokens(lossless.text, ctx.encoding)
+    return lossy if lossy_tokens < LOSSLESS_PREFERENCE * lossless_tokens else lossless
+
+
+def _sample(text: str) -> list[str]:
+    # Split only as far as needed: a 1 MB log costs the same to classify as a 20 KB one.
+    lines = text.split("\n", SAMPLE_LINES)
+    return lines[:SAMPLE_LINES]
+
+
+def _is_diff(lines: list[str]) -> bool:
+    hunks = sum(1 for line in lines if _HUNK.match(line))
+    headers = sum(1 for line in lines if line.startswith(("diff --git ", "+++ ", "--- ")))
+    if not hunks:
+        return False
+    changes = sum(1 for line in lines if line[:1] in "+- " and not line.startswith(("+++", "---")))
+    return headers >= 1 or (hunks + changes) >= 0.5 * len(lines)
+
+
+def _is_rg_heading(lines: list[str]) -> bool:
+    """ripgrep's --heading form: a path line, then `12:match` lines, groups apart."""
+    numbered = sum(1 for line in lines if _HEADING_MATCH.match(line))
+    paths = sum(1 for line in lines if not _HEADING_MATCH.match(line) and _PATHISH.search(line) and " " not in line.strip())
+    return numbered >= 0.5 * len(lines) and paths >= 1 and numbered + paths >= 0.9 * len(lines)
+
+
+def _is_listing_line(line: str) -> bool:
+    if _TREE.match(line) or _LS_LONG.match(line):
+        return True
+    stripped = line.strip()
+    if len(stripped) > 200 or stripped.count(" ") > 2 or not _PATH_LINE.fullmatch(stripped):
+        return False
+    return _PATHISH.search(stripped) is not None or stripped.endswith(":")
+
+
+def _is_table(lines: list[str]) -> bool:
+    n = len(lines)
+    if n < 3:
+        return False
+    if any(_MD_TABLE_RULE.match(line) for line in lines[:5]) and sum(1 for line in lines if line.lstrip().startswith("|")) >= 0.8 * n:
+        return True
+    for sep in ("\t", ","):
+        counts = [line.count(sep) for line in lines]
+        if counts[0] >= 1:
+            same = sum(1 for c in counts if c == counts[0])
+            # Prose has commas too: cells of a real table are short.
+            if same >= 0.9 * n and not _is_prose(lines):
+                return True
+    # Aligned columns (pip list, ps, kubectl get): some column starts at the same offset on most lines.
+    starts: dict[int, int] = {}
+    for line in lines:
+        for match in _ALIGNED_GAP.finditer(line):
+            starts[match.end()] = starts.get(match.end(), 0) + 1
+    return max(starts.values(), default=0) >= 0.8 * n
+
+
+def _is_prose(lines: list[str]) -> bool:
+    """Mostly words in sentences: letters and spaces dominate, lines hold several words, sentences end."""
+    words = sum(len(_WORDS.findall(line)) for line in lines)
+    chars = sum(len(line.strip()) for line in lines) or 1
+    plain = sum(1 for line in lines for c in line.strip() if c.isalpha() or c == " ")
+    ends = sum(len(_SENTENCE_END.findall(line)) for line in lines)
+    return words >= 60 and plain >= 0.85 * chars and words >= 5 * len(lines) and ends >= 0.2 * len(lines)

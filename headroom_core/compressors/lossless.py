@@ -6,15 +6,17 @@ import itertools
 import json
 import math
 import re
-from typing import Any
 
 from ..markers import MARKER_PATTERN, is_headroom_output, lossless_header
 from ..result import Action, Kind
 from ..tokens import count_tokens
 from . import Compressed, Context
+from ._json import NOT_JSON as _NOT_JSON
+from ._json import STRICT_DECODER as _DECODER
+from ._json import Json
+from ._json import compact_dumps as _dumps
+from ._json import strict_loads as _loads
 
-# What json.loads returns: None | bool | int | float | str | list[Json] | dict[str, Json].
-Json = Any
 
 MIN_TABLE_ROWS = 2
 MIN_REPEATS = 3
@@ -44,7 +46,6 @@ _PATH_TOKEN = re.compile(r"\S*")
 _PREFIX_SCAN_CHARS = 512
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_NOT_JSON = object()
 
 
 def compact_json(text: str) -> str | None:
@@ -422,28 +423,6 @@ def _compact(value: Json) -> str | None:
     return out
 
 
-def _dumps(value: Json) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _loads(text: str) -> Json:
-    try:
-        return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return _NOT_JSON
-
-
-def _unique_pairs(pairs: list[tuple[str, Json]]) -> dict[str, Json]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise ValueError("duplicate key: the compact form would drop one")
-    return out
-
-
-def _refuse_constant(name: str) -> Json:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _same(a: Json, b: Json) -> bool:
     """Equal with identical types and key order (1 != 1.0 != True here; -0.0 != 0.0). Iterative: any depth."""
     pairs = [(a, b)]
@@ -470,6 +449,3 @@ def _same(a: Json, b: Json) -> bool:
 def _emittable(text: str) -> bool:
     # Lone surrogates cannot go out as UTF-8; elision markers are not ours to write (invariant 7).
     return _SURROGATE.search(text) is None and MARKER_PATTERN.search(text) is None
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)

@@ -1,0 +1,90 @@
+"""The router: real tool output is classified by its shape, and the smaller valid rewrite wins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from headroom_core import MARKER_PATTERN, Action, Kind, compress
+from headroom_core.compressors import Context
+from headroom_core.config import Config
+from headroom_core.router import detect_kind, route
+
+CASES = sorted((Path(__file__).parent.parent / "cases" / "router").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_real_tool_output_is_classified(path):
+    expected = Kind(path.name.split("__", 1)[0])
+    assert detect_kind(path.read_text()) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("", Kind.TEXT),
+        ('  [{"a": 1}]\n', Kind.JSON),
+        ("src/app.py:12:    return 1\nsrc/db.py:3:import os\nsrc/db.py:9:def connect():", Kind.SEARCH),
+        ("src/a.c:3:5: error: expected ';'\nsrc/a.c:9:1: warning: unused\nmake: *** [all] Error 1", Kind.LOG),
+        (".\n├── a.py\n└── pkg\n    └── b.py", Kind.LISTING),
+        ("name,version,size\nhttpx,0.28.1,1200\nrich,13.9.4,880\nclick,8.1.7,410", Kind.TABLE),
+        ("| name | version |\n|------|---------|\n| httpx | 0.28 |\n| rich | 13 |", Kind.TABLE),
+        ("--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n-a = 1\n+a = 2\n b = 3", Kind.DIFF),
+        ("2026-03-01 10:00:01 INFO boot\n2026-03-01 10:00:02 ERROR db down\n2026-03-01 10:00:03 INFO retry", Kind.LOG),
+    ],
+)
+def test_shapes(text, kind):
+    assert detect_kind(text) is kind
+
+
+def test_detection_reads_a_bounded_sample():
+    # A log followed by a megabyte of anything is still a log: only the head is read.
+    text = "\n".join(f"2026-03-01 10:00:{i % 60:02d} INFO tick {i}" for i in range(300)) + "\n" + "x" * 1_000_000
+    assert detect_kind(text) is Kind.LOG
+
+
+def _rows(n: int) -> str:
+    return json.dumps([{"id": i, "status": "ok" if i != 7 else "error", "note": f"row {i}"} for i in range(n)], indent=2)
+
+
+def test_lossless_only_never_writes_a_marker():
+    out = route(_rows(300), Context(Config(), lossless_only=True))
+    assert out is not None and out.action is Action.COMPACTED and not MARKER_PATTERN.search(out.text)
+
+
+def test_lossy_wins_when_it_is_clearly_smaller():
+    out = route(_rows(300), Context(Config()))
+    assert out.action is Action.COMPRESSED and "7,error,row 7" in out.text
+
+
+def test_lossless_wins_when_lossy_barely_helps():
+    # 20 rows: the crusher would keep 10 of 20 behind markers, the table alone is nearly as small.
+    out = route(_rows(20), Context(Config()))
+    assert out is None or out.action is Action.COMPACTED
+
+
+def test_code_gets_lossless_only():
+    code = next(p for p in CASES if p.name.startswith("code__")).read_text()
+    out = route(code, Context(Config()))
+    assert out is None or out.action is Action.COMPACTED
+
+
+def test_headroom_output_is_never_routed_again():
+    out = route(_rows(300), Context(Config()))
+    assert route(out.text, Context(Config())) is None
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_real_samples_through_compress_never_grow_and_are_idempotent(path):
+    messages = [
+        {"role": "user", "content": "what went wrong?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "run"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": path.read_text()}]},
+    ]
+    first = compress(messages)
+    assert first.tokens_after <= first.tokens_before
+    again = compress(first.messages)
+    assert again.messages == first.messages
+    assert compress(messages).messages == first.messages
