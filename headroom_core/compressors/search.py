@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 from ..markers import is_headroom_output, lossless_header, marker
 from ..result import Action, Kind
