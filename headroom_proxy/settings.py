@@ -41,12 +41,18 @@ class Settings:
     gemini_api_url: str = DEFAULT_GEMINI_URL
     inject_retrieve_tool: bool = True          # --no-ccr-inject-tool turns it off
     proxy_token: str | None = None             # HEADROOM_PROXY_TOKEN; required off loopback
+    # Above max_body_bytes a request is refused with 413. Above max_compress_bytes it is not
+    # buffered or compressed: it streams upstream as it arrives, so memory stays bounded.
     max_body_bytes: int = 64 * 1024 * 1024
+    max_compress_bytes: int = 16 * 1024 * 1024
     connect_timeout_s: float = 10.0
     # Between two chunks of a response, not for the whole stream: a long stream is never capped.
     read_timeout_s: float = 600.0
+    # Retries happen only before the upstream accepted the request (connect errors, 429/529/503).
     max_retries: int = 2
-    max_retry_wait_s: float = 30.0
+    max_retry_wait_s: float = 30.0             # a longer Retry-After goes straight to the client
+    retry_backoff_s: float = 0.5               # first wait when the upstream gave no Retry-After
+    keepalive_expiry_s: float = 90.0
     config: Config = field(default_factory=Config)
 
     @classmethod
@@ -71,6 +77,11 @@ class Settings:
     @property
     def is_loopback(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+
+    @property
+    def state_dir(self) -> Path | None:
+        """Where components may keep state (HEADROOM_HOME); None under --stateless, which writes nothing."""
+        return None if self.stateless else Path(self.home)
 
 
 def parse_bool(var: str, raw: str) -> bool:

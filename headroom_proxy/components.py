@@ -1,0 +1,69 @@
+"""One request's record (`Exchange`) and the hooks optional features implement (`Component`).
+
+Features (stats, the request log; later the retrieval loop of issue 6, budget, rate limit, ...) are
+components built once in `create_app`; a feature that is off is not in the tuple, so it costs
+nothing per request. Hooks fire in the order the Protocol lists them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from starlette.responses import Response
+
+from headroom_core import Wire
+
+from .routes import Provider, Route
+from .usage import Usage
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What the proxy learned about one request, filled in as it goes. Never holds message text
+    or credentials, so components may log it."""
+
+    route: Route
+    provider: Provider
+    dialect: Wire
+    started_s: float = field(default_factory=time.monotonic)
+    model: str | None = None
+    is_stream: bool = False
+    is_bypassed: bool = False           # x-headroom-bypass, --no-optimize, or a body too large to buffer
+    tokens_before: int = 0
+    tokens_after: int = 0
+    compression_ms: float = 0.0
+    decisions: str = ""                 # the short summary also sent as x-headroom-decisions
+    compression_error: str | None = None
+    retries: int = 0
+    status: int | None = None
+    usage: Usage | None = None
+    error: str | None = None            # the proxy's own error, or how the stream ended early
+    is_client_gone: bool = False
+
+    @property
+    def tokens_saved(self) -> int:
+        return self.tokens_before - self.tokens_after
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.monotonic() - self.started_s) * 1000
+
+
+class Component(Protocol):
+    """An optional feature around the forward path. Hooks in firing order:"""
+
+    async def on_request(self, x: Exchange, body: object) -> Response | None:
+        """After the body is decoded and compressed, before it goes upstream. `body` is the decoded
+        request (None when it was not decoded). May answer instead of the upstream (budget, cache),
+        or return None to let the request go on."""
+        ...
+
+    def on_usage(self, x: Exchange, usage: Usage) -> None:
+        """When the response's usage is known (side tap). Must be fast and never block."""
+        ...
+
+    async def on_complete(self, x: Exchange) -> None:
+        """After the last byte went to the client (or the request failed); off the hot path."""
+        ...
