@@ -74,6 +74,16 @@ class Settings:
         cfg = dataclasses.replace(config if isinstance(config, Config) else base.config, **core)
         return dataclasses.replace(base, config=cfg, **overrides)
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, so worker processes build the same ones."""
+        out = {"HEADROOM_HOME": self.home}
+        for table, source in ((_ENV, self), (_CORE_ENV, self.config)):
+            for name, (var, parse) in table.items():
+                value = getattr(source, name)
+                if value is not None:
+                    out[var] = _render(value, negated=getattr(parse, "is_negated", False))
+        return out
+
     @property
     def is_loopback(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
@@ -124,7 +134,22 @@ def parse_names(_var: str, raw: str) -> frozenset[str]:
 
 def parse_not(parse):  # type: ignore[no-untyped-def]
     """For variables that name the negative of a field (HEADROOM_NO_CCR_INJECT_TOOL)."""
-    return lambda var, raw: not parse(var, raw)
+
+    def negated(var: str, raw: str) -> bool:
+        return not parse(var, raw)
+
+    negated.is_negated = True  # type: ignore[attr-defined]
+    return negated
+
+
+def _render(value: object, *, negated: bool) -> str:
+    if isinstance(value, bool):
+        return "1" if value != negated else "0"
+    if isinstance(value, Mode):
+        return value.value
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    return str(value)
 
 
 # field -> (environment variable, parser); the seed's names.
@@ -142,6 +167,8 @@ _ENV = {
     "gemini_api_url": ("GEMINI_TARGET_API_URL", parse_str),
     "inject_retrieve_tool": ("HEADROOM_NO_CCR_INJECT_TOOL", parse_not(parse_bool)),
     "proxy_token": ("HEADROOM_PROXY_TOKEN", parse_str),
+    # Not in the seed's tables (it gives these flags no variable); needed to hand them to workers.
+    "optimize": ("HEADROOM_NO_OPTIMIZE", parse_not(parse_bool)),
 }
 
 _CORE_ENV = {
@@ -150,6 +177,8 @@ _CORE_ENV = {
     "code_aware": ("HEADROOM_CODE_AWARE_ENABLED", parse_bool),
     "lossless": ("HEADROOM_LOSSLESS", parse_bool),
     "protect_tools": ("HEADROOM_PROTECT_TOOL_RESULTS", parse_names),
+    "read_lifecycle": ("HEADROOM_NO_READ_LIFECYCLE", parse_not(parse_bool)),
+    "intercept_tool_results": ("HEADROOM_INTERCEPT_TOOL_RESULTS", parse_bool),
 }
 
 ENV_VARS: Mapping[str, str] = {**{k: v[0] for k, v in _ENV.items()}, **{k: v[0] for k, v in _CORE_ENV.items()}}
