@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from types import MappingProxyType
-from types import ModuleType
+from collections.abc import Container
+from types import MappingProxyType, ModuleType
 
 from ._types import Body, Path
 from .compressors import Compressed, Context
@@ -18,17 +18,20 @@ from .router import route
 from .segment import Segment
 from .tokens import count_tokens
 
+# (decision, new text or None, originals the new text's markers point to)
+_Outcome = tuple[Decision, "str | None", tuple[tuple[str, str], ...]]
 
-def run(body: Body, adapter: ModuleType, config: Config, encoding: str) -> Result:
-    """Compress every eligible segment of `body` (already validated by `adapter.segments`)."""
+
+def run(body: Body, adapter: ModuleType, config: Config, encoding: str, previously_compressed: Container[str]) -> Result:
+    """Compress every eligible segment of `body` (validated by `adapter.segments` on the way)."""
     segs = adapter.segments(body)
     newest_turn = max((s.turn for s in segs), default=0)
     # The one sanctioned rewrite of earlier turns, token mode only (invariant 2).
     stale = stale_reads(segs) if config.read_lifecycle and config.mode is Mode.TOKEN and not config.lossless else {}
     texts: dict[Path, str] = {}
     originals: dict[str, str] = {}
+    compressed_ids: set[str] = set()
     decisions: list[Decision] = []
-    tokens_before = tokens_after = 0
     last_user_text = ""
     for i, seg in enumerate(segs):
         if seg.source is Source.USER_TEXT:
@@ -37,35 +40,40 @@ def run(body: Body, adapter: ModuleType, config: Config, encoding: str) -> Resul
         if staleness is not None and _may_mark_stale(seg, config):
             decision, new_text, seg_originals = _mark_stale(seg, staleness, config, encoding)
         else:
-            decision, new_text, seg_originals = _decide(seg, config, encoding, newest_turn, last_user_text)
+            was_sent_compressed = _was_sent_compressed(seg, config, newest_turn, previously_compressed)
+            decision, new_text, seg_originals = _decide(seg, config, encoding, newest_turn, last_user_text, was_sent_compressed)
         decisions.append(decision)
-        tokens_before += decision.tokens_before
-        tokens_after += decision.tokens_after
         if new_text is not None:
             texts[seg.path] = new_text
             originals.update(seg_originals)
+            compressed_ids.add(retrieval_id(seg.text))
     out = adapter.splice(body, texts) if texts else body
     return Result(
         body=out,
         changed=bool(texts),
-        tokens_before=tokens_before,
-        tokens_after=tokens_after,
         decisions=tuple(decisions),
         originals=MappingProxyType(originals),
         messages=out.get("messages"),
+        compressed_ids=frozenset(compressed_ids),
     )
 
 
+def _was_sent_compressed(seg: Segment, config: Config, newest_turn: int, previously_compressed: Container[str]) -> bool:
+    # Only cache mode asks, and only of earlier tool results: hashing the rest would be wasted work.
+    if config.mode is not Mode.CACHE or seg.turn >= newest_turn or seg.source is not Source.TOOL_RESULT:
+        return False
+    return retrieval_id(seg.text) in previously_compressed
+
+
 def _decide(
-    seg: Segment, config: Config, encoding: str, newest_turn: int, last_user_text: str
-) -> tuple[Decision, str | None, tuple[tuple[str, str], ...]]:
-    tokens = count_tokens(seg.text, encoding)
-    level, reason = allowance(seg, config, newest_turn)
-    if level is Allowance.LOSSY or level is Allowance.LOSSLESS:
-        if tokens < config.min_tokens:
-            level, reason = Allowance.NONE, "under the token floor"
+    seg: Segment, config: Config, encoding: str, newest_turn: int, last_user_text: str, was_sent_compressed: bool
+) -> _Outcome:
+    level, reason = allowance(seg, config, newest_turn, was_sent_compressed)
     if level is Allowance.NONE:
-        return _kept(seg, tokens, reason), None, ()
+        return _kept(seg, encoding, reason), None, ()
+    tokens = count_tokens(seg.text, encoding)
+    if tokens < config.min_tokens:
+        return _kept(seg, encoding, "under the token floor"), None, ()
     query = f"{last_user_text}\n{seg.tool_args}" if seg.tool_args else last_user_text
     ctx = Context(
         config=config,
@@ -78,14 +86,14 @@ def _decide(
     try:
         out = _rewrite(seg.text, ctx)
     except Exception as exc:  # invariant 6: this segment goes out as it came in
-        return _kept(seg, tokens, f"{type(exc).__name__}: {exc}", Action.FAILED), None, ()
+        return _kept(seg, encoding, f"{type(exc).__name__}: {exc}", Action.FAILED), None, ()
     if out is None:
-        return _kept(seg, tokens, "nothing to gain"), None, ()
+        return _kept(seg, encoding, "nothing to gain"), None, ()
     after = count_tokens(out.text, encoding)
     if after >= tokens:
-        return _kept(seg, tokens, "no saving", kind=out.kind), None, ()
+        return _kept(seg, encoding, "no saving", kind=out.kind), None, ()
     rid = out.originals[0][0] if len(out.originals) == 1 else None
-    decision = Decision(seg.path, seg.source, out.kind, out.action, tokens, after, out.reason, rid)
+    decision = Decision(seg.path, seg.source, out.kind, out.action, out.reason, rid, (tokens, after))
     return decision, out.text, out.originals
 
 
@@ -94,9 +102,7 @@ def _may_mark_stale(seg: Segment, config: Config) -> bool:
     return not protected and not is_headroom_output(seg.text)
 
 
-def _mark_stale(
-    seg: Segment, why: Staleness, config: Config, encoding: str
-) -> tuple[Decision, str | None, tuple[tuple[str, str], ...]]:
+def _mark_stale(seg: Segment, why: Staleness, config: Config, encoding: str) -> _Outcome:
     rid = retrieval_id(seg.text) if config.ccr else None
     lines = seg.text.count("\n") + 1
     later = format_path(why.by_path)
@@ -107,8 +113,8 @@ def _mark_stale(
     text = marker(summary, rid)
     tokens, after = count_tokens(seg.text, encoding), count_tokens(text, encoding)
     if after >= tokens:
-        return _kept(seg, tokens, f"{why.reason} read, but the marker would not be smaller"), None, ()
-    decision = Decision(seg.path, seg.source, Kind.TEXT, Action.STALE, tokens, after, summary, rid)
+        return _kept(seg, encoding, f"{why.reason} read, but the marker would not be smaller"), None, ()
+    decision = Decision(seg.path, seg.source, Kind.TEXT, Action.STALE, summary, rid, (tokens, after))
     return decision, text, ((rid, seg.text),) if rid else ()
 
 
@@ -118,5 +124,5 @@ def _rewrite(text: str, ctx: Context) -> Compressed | None:
     return route(text, ctx)
 
 
-def _kept(seg: Segment, tokens: int, reason: str, action: Action = Action.KEPT, kind: Kind = Kind.TEXT) -> Decision:
-    return Decision(seg.path, seg.source, kind, action, tokens, tokens, reason)
+def _kept(seg: Segment, encoding: str, reason: str, action: Action = Action.KEPT, kind: Kind = Kind.TEXT) -> Decision:
+    return Decision(seg.path, seg.source, kind, action, reason, _text=seg.text, _encoding=encoding)

@@ -24,13 +24,17 @@ _UNTOUCHABLE = {
 }
 
 
-def allowance(seg: Segment, config: Config, newest_turn: int) -> tuple[Allowance, str]:
-    """How far `seg` may be rewritten, and why (the reason goes into its Decision)."""
+def allowance(seg: Segment, config: Config, newest_turn: int, was_sent_compressed: bool = False) -> tuple[Allowance, str]:
+    """How far `seg` may be rewritten, and why (the reason goes into its Decision).
+
+    In cache mode an earlier turn is what the provider may have cached: it is rewritten only when
+    it was sent compressed before, and then (compression being deterministic) into the same bytes.
+    """
     reason = _UNTOUCHABLE.get(seg.source)
     if reason is not None:
         return Allowance.NONE, reason
-    if config.mode is Mode.CACHE and seg.turn < newest_turn:
-        return Allowance.NONE, "cache mode: an earlier turn the provider may have cached"
+    if config.mode is Mode.CACHE and seg.turn < newest_turn and not was_sent_compressed:
+        return Allowance.NONE, "cache mode: an earlier turn the provider may have cached as it is"
     if seg.tool_name == RETRIEVE_TOOL_NAME:
         return Allowance.NONE, "retrieved original"
     if len(seg.text) < config.min_chars:

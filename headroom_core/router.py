@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .compressors import Compressed, Context
+from .compressors.code import compress_code, source_languages
 from .compressors.diff import compress_diff
 from .compressors.json_crusher import compress_json
 from .compressors.listing import compress_listing
@@ -126,8 +127,13 @@ def route(text: str, ctx: Context) -> Compressed | None:
     lossless = compact_lossless(text, ctx)
     if ctx.lossless_only:
         return lossless
-    compressor = _LOSSY.get(detect_kind(text))
-    lossy = compressor(text, ctx) if compressor is not None else None
+    kind = detect_kind(text)
+    lossy = None
+    if ctx.config.code_aware and (kind is Kind.CODE or source_languages(ctx.tool_args)):
+        lossy = compress_code(text, ctx)  # None when it does not parse: the kind's compressor may still help
+    if lossy is None:
+        compressor = _LOSSY.get(kind)
+        lossy = compressor(text, ctx) if compressor is not None else None
     if lossy is None or not lossy.text.strip():
         return lossless
     if not is_headroom_output(lossy.text):

@@ -85,3 +85,18 @@ def test_cache_mode_changes_nothing_before_the_newest_turn(conv: list[dict]) -> 
     result = compress(conv, mode="cache")
     last_model = max(i for i, m in enumerate(conv) if m["role"] == "assistant")
     assert _bytes(result.messages[: last_model + 1]) == _bytes(conv[: last_model + 1])
+
+
+@_SETTINGS
+@given(conversations)
+def test_cache_mode_replay_resends_what_the_provider_cached(conv: list[dict]) -> None:
+    # The proxy's view: each turn, the client resends its own uncompressed history; what went out
+    # compressed before must go out byte for byte the same again, and nothing else before the newest turn.
+    sent: list[list[dict]] = []
+    ids: set[str] = set()
+    for n in range(1, len(conv) + 1):
+        result = compress(conv[:n], mode="cache", previously_compressed=ids)
+        ids |= result.compressed_ids
+        sent.append(result.messages)
+    for before, after in zip(sent, sent[1:]):
+        assert _bytes(after[: len(before)]) == _bytes(before)
