@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from starlette.responses import Response
 
@@ -31,8 +31,9 @@ class Exchange:
     model: str | None = None
     is_stream: bool = False
     is_bypassed: bool = False           # x-headroom-bypass, --no-optimize, or a body too large to buffer
-    tokens_before: int = 0
-    tokens_after: int = 0
+    tokens_saved: int = 0               # exact, from the rewritten segments only (cheap)
+    # Counting every segment costs more than compressing; done on first read, after the response.
+    count_tokens: Callable[[], tuple[int, int]] | None = field(default=None, repr=False)
     compression_ms: float = 0.0
     decisions: str = ""                 # the short summary also sent as x-headroom-decisions
     compression_error: str | None = None
@@ -43,8 +44,12 @@ class Exchange:
     is_client_gone: bool = False
 
     @property
-    def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
+    def tokens_before(self) -> int:
+        return self.count_tokens()[0] if self.count_tokens is not None else 0
+
+    @property
+    def tokens_after(self) -> int:
+        return self.count_tokens()[1] if self.count_tokens is not None else 0
 
     @property
     def latency_ms(self) -> float:

@@ -7,6 +7,7 @@ Knows the request shapes only as far as `model`, `stream` and OpenAI's `stream_o
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -105,7 +106,8 @@ class Compressor:
             return None
         finally:
             x.compression_ms = (time.perf_counter() - started) * 1000
-        x.tokens_before, x.tokens_after = result.tokens_before, result.tokens_after
+        x.tokens_saved = result.tokens_saved
+        x.count_tokens = functools.cache(lambda: (result.tokens_before, result.tokens_after))
         x.decisions = summarize(result)
         return result
 
