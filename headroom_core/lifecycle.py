@@ -72,6 +72,11 @@ def stale_reads(segs: list[Segment]) -> dict[int, Staleness]:
     return out
 
 
+def read_results(segs: list[Segment]) -> dict[int, Read]:
+    """Segment index of each successful read's result -> the read (file, range, call)."""
+    return {read.index: read for read in _operations(segs)[0]}
+
+
 def read_of(seg: Segment) -> tuple[str, Range] | None:
     """The file and range a tool call reads, judged from its name and arguments; None if not a read."""
     if seg.tool_name is None or seg.tool_args is None:

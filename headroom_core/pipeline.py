@@ -10,7 +10,9 @@ from ._types import Body, Path
 from .compressors import Compressed, Context
 from .config import Config, Mode
 from .errors import format_path
-from .lifecycle import Staleness, stale_reads
+from .intercept import REASON as OUTLINE_REASON
+from .intercept import outline_first_read
+from .lifecycle import Staleness, read_results, stale_reads
 from .markers import is_headroom_output, marker, retrieval_id
 from .policy import Allowance, allowance
 from .result import Action, Decision, Kind, Result, Source
@@ -32,16 +34,29 @@ def run(body: Body, adapter: ModuleType, config: Config, encoding: str, previous
     originals: dict[str, str] = {}
     compressed_ids: set[str] = set()
     decisions: list[Decision] = []
+    reads = read_results(segs) if config.intercept_tool_results else {}
+    seen_files: set[str] = set()
+    outlined_files: set[str] = set()
     last_user_text = ""
     for i, seg in enumerate(segs):
         if seg.source is Source.USER_TEXT:
             last_user_text = seg.text
         staleness = stale.get(i)
+        read = reads.get(i)
         if staleness is not None and _may_mark_stale(seg, config):
             decision, new_text, seg_originals = _mark_stale(seg, staleness, config, encoding)
+        elif read is not None and read.file in outlined_files:
+            decision, new_text, seg_originals = _kept(seg, encoding, f"a read of {read.file} after its outline passes whole"), None, ()
         else:
+            first_read = read.file if read is not None and read.range is None and read.file not in seen_files else None
             was_sent_compressed = _was_sent_compressed(seg, config, newest_turn, previously_compressed)
-            decision, new_text, seg_originals = _decide(seg, config, encoding, newest_turn, last_user_text, was_sent_compressed)
+            decision, new_text, seg_originals = _decide(
+                seg, config, encoding, newest_turn, last_user_text, was_sent_compressed, first_read
+            )
+            if first_read is not None and new_text is not None and decision.reason == OUTLINE_REASON + first_read:
+                outlined_files.add(first_read)
+        if read is not None:
+            seen_files.add(read.file)
         decisions.append(decision)
         if new_text is not None:
             texts[seg.path] = new_text
@@ -66,7 +81,13 @@ def _was_sent_compressed(seg: Segment, config: Config, newest_turn: int, previou
 
 
 def _decide(
-    seg: Segment, config: Config, encoding: str, newest_turn: int, last_user_text: str, was_sent_compressed: bool
+    seg: Segment,
+    config: Config,
+    encoding: str,
+    newest_turn: int,
+    last_user_text: str,
+    was_sent_compressed: bool,
+    first_read: str | None = None,
 ) -> _Outcome:
     level, reason = allowance(seg, config, newest_turn, was_sent_compressed)
     if level is Allowance.NONE:
@@ -84,7 +105,8 @@ def _decide(
         lossless_only=level is Allowance.LOSSLESS,
     )
     try:
-        out = _rewrite(seg.text, ctx)
+        out = _outline(seg.text, first_read, ctx) if first_read is not None and level is Allowance.LOSSY else None
+        out = out or _rewrite(seg.text, ctx)
     except Exception as exc:  # invariant 6: this segment goes out as it came in
         return _kept(seg, encoding, f"{type(exc).__name__}: {exc}", Action.FAILED), None, ()
     if out is None:
@@ -116,6 +138,11 @@ def _mark_stale(seg: Segment, why: Staleness, config: Config, encoding: str) -> 
         return _kept(seg, encoding, f"{why.reason} read, but the marker would not be smaller"), None, ()
     decision = Decision(seg.path, seg.source, Kind.TEXT, Action.STALE, summary, rid, (tokens, after))
     return decision, text, ((rid, seg.text),) if rid else ()
+
+
+@functools.lru_cache(maxsize=1024)
+def _outline(text: str, file: str, ctx: Context) -> Compressed | None:
+    return outline_first_read(text, file, ctx)
 
 
 @functools.lru_cache(maxsize=4096)
