@@ -2,8 +2,9 @@
 
 Each turn the client sends its whole history (uncompressed, as it holds it) with one
 `cache_control` breakpoint on the system prompt and one on the newest message (what Claude Code
-does). The proxy side compresses the request (none / token mode / cache mode) and the provider
-side is simulated:
+does). The proxy side compresses the request (none / token mode / cache mode, remembering what it
+sent compressed, as the proxy does, so cache mode resends it the same way) and the provider side
+is simulated:
 
 - the prompt is the sequence tools -> system blocks -> message blocks; a prefix is cached when
   a breakpoint ends it, and read back when a later request's bytes up to one of its block
@@ -120,11 +121,14 @@ def replay(messages: list[dict], mode: str | None) -> Bill:
     bill = Bill(mode or "none")
     cache: dict[str, float] = {}  # prefix hash -> expiry time
     last_written = 0  # blocks up to the previous request's last breakpoint
+    sent_compressed: set[str] = set()  # what the proxy keeps per caller (its store does the same)
     for n, msgs in enumerate(requests(messages)):
         now = n * TURN_SPACING_S
         b = body(msgs)
         if mode is not None:
-            b = compress_request(b, wire="anthropic", mode=mode).body
+            result = compress_request(b, wire="anthropic", mode=mode, previously_compressed=sent_compressed)
+            sent_compressed |= result.compressed_ids
+            b = result.body
         blocks = _blocks(b)
         tokens = [count_tokens(text) for text, _ in blocks]
         hashes, h = [], hashlib.blake2b(digest_size=16)
