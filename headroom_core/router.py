@@ -21,6 +21,7 @@ from .compressors.logs import compress_logs
 from .compressors.lossless import compact_lossless
 from .compressors.prose import compress_prose
 from .compressors.search import compress_search
+from .compressors.table import compress_table
 from .markers import is_headroom_output
 from .result import Kind
 from .tokens import count_tokens
@@ -38,6 +39,7 @@ _LOSSY: Mapping[Kind, Callable[[str, Context], Compressed | None]] = MappingProx
     Kind.LISTING: compress_listing,
     Kind.DIFF: compress_diff,
     Kind.PROSE: compress_prose,
+    Kind.TABLE: compress_table,
 })
 
 _DIFF_LINE = re.compile(r"diff --git |diff -[a-zA-Z]|@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@|Index: |\+\+\+ |--- ")
@@ -73,6 +75,7 @@ _CODE = re.compile(
 _LINE_NUMBER = re.compile(r"\s*[0-9]+(?:\t|→|: |\|)")
 _MD_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _ALIGNED_GAP = re.compile(r"\S(?: {2,}|\t)(?=\S)")
+_HEADER_NAME = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"[a-z)][.!?:](?:\s|$)")
 _WORDS = re.compile(r"[A-Za-z]+")
 
@@ -104,6 +107,8 @@ def detect_kind(text: str) -> Kind:
     drawn = sum(1 for line in lines if _TREE.match(line) or _LS_LONG.match(line))
     if drawn >= 0.7 * n or (listing >= 0.8 * n and logish < 0.3 * n):
         return Kind.LISTING
+    if _is_headed_table(lines):
+        return Kind.TABLE
     if logish >= 0.3 * n or compiler >= 0.2 * n:
         return Kind.LOG
     if _is_table(lines):
@@ -198,6 +203,26 @@ def _is_table(lines: list[str]) -> bool:
         for match in _ALIGNED_GAP.finditer(line):
             starts[match.end()] = starts.get(match.end(), 0) + 1
     return max(starts.values(), default=0) >= 0.8 * n
+
+
+def _is_headed_table(lines: list[str]) -> bool:
+    """Aligned columns under a header of names (ps, docker ps, kubectl get, df): the header has no
+    digits, and on most lines words start or end where at least three of its names do. A timestamp in
+    every row (ps START) does not make this a log."""
+    header = lines[0]
+    if len(lines) < 3 or any(c.isdigit() for c in header) or _LOG_LEVEL.search(header):
+        return False
+    spans = [(m.start(), m.end()) for m in _HEADER_NAME.finditer(header)]
+    if len(spans) < 3:
+        return False
+    starts = {s for s, _ in spans}
+    ends = {e for _, e in spans}
+    need = min(3, len(spans))
+    aligned = 0
+    for line in lines[1:]:
+        hits = sum(1 for m in _HEADER_NAME.finditer(line) if m.start() in starts or m.end() in ends)
+        aligned += hits >= need
+    return aligned >= 0.8 * (len(lines) - 1)
 
 
 def _is_prose(lines: list[str]) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from ..markers import is_headroom_output, marker
 from ..result import Kind
 from . import Compressed, Context, elision
-from ._relevance import bm25, discriminating_anchors, has_anchor, parse_query, words
+from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 20
 CONTEXT_KEPT = 1                # unchanged lines kept on each side of a change
@@ -178,11 +178,11 @@ class _Plan:
 
 
 def _plan(files: list[_File], ctx: Context) -> _Plan:
-    query = parse_query(ctx.query)
+    query = query_of(ctx.query, ctx.tool_args)
     anchors = discriminating_anchors(query, [f.path for f in files] + [h.header for f in files for h in f.hunks])
     named = {id(f) for f in files if has_anchor(f.path, anchors)}
     hunk_list = [(f, k, h) for f in files for k, h in enumerate(f.hunks)]
-    scores = bm25([words(" ".join(h.lines[:200])) for _, _, h in hunk_list], query.terms)
+    scores = bm25([words(" ".join(h.lines[:200])) for _, _, h in hunk_list], query.terms, query.weak_terms)
     best = max(scores, default=0.0)
     relevant = {(id(f), k) for (f, k, h), s in zip(hunk_list, scores) if best > 0 and s >= 0.6 * best}
     relevant |= {(id(f), k) for f, k, h in hunk_list if anchors and any(has_anchor(line, anchors) for line in h.lines[:200])}

@@ -21,7 +21,8 @@ from ._json import Json
 from ._json import compact_dumps as _dumps
 from ._json import strict_loads as _loads
 from .lossless import render_table
-from .rows import MIN_ROWS, Selection, flatten_row, query_of, select_rows
+from ._relevance import query_of
+from .rows import MIN_ROWS, Selection, flatten_row, select_rows, with_gaps
 
 JsonPath = tuple[str | int, ...]
 
@@ -89,7 +90,7 @@ def _compress_json_lines(text: str, ctx: Context) -> Compressed | None:
 
     def render(rid: str | None) -> str:
         out = [marker(summary, rid)]
-        out.extend(_with_gaps([lines[body[k]] for k in selection.kept], selection, "lines"))
+        out.extend(with_gaps([lines[body[k]] for k in selection.kept], selection, "lines"))
         return "\n".join(out)
 
     return elision(text, render, Kind.JSON, f"JSON Lines: {summary}", ctx)
@@ -152,7 +153,7 @@ def _render_as_table(
             return None
         out.append(marker(summaries[path], rid))
         out.append(lines[pos])  # column names
-        out.extend(_with_gaps(lines[pos + 1 : pos + 1 + count], selection, units[path]))
+        out.extend(with_gaps(lines[pos + 1 : pos + 1 + count], selection, units[path]))
         pos += 1 + count
         done.add(path)
     if done != set(selections):
@@ -174,7 +175,7 @@ def _render_json(
     if selection is not None:
         items = [_dumps(value[i]) for i in selection.kept]
         items = [item + "," for item in items[:-1]] + items[-1:]
-        return "\n".join(["[", marker(summaries[path], rid), *_with_gaps(items, selection, units[path]), "]"])
+        return "\n".join(["[", marker(summaries[path], rid), *with_gaps(items, selection, units[path]), "]"])
     if not any(p[: len(path)] == path and len(p) > len(path) for p in selections):
         return _dumps(value)
     if isinstance(value, dict):
@@ -182,26 +183,6 @@ def _render_json(
         return "{" + ",".join(parts) + "}"
     parts = [_render_json(v, (*path, i), selections, summaries, units, rid) for i, v in enumerate(value)]
     return "[" + ",".join(parts) + "]"
-
-
-def _with_gaps(kept_lines: list[str], selection: Selection, unit: str) -> list[str]:
-    """The kept lines with a short marker wherever rows between them were dropped (0-based indexes)."""
-    out: list[str] = []
-    previous = -1
-    for line, index in zip(kept_lines, selection.kept):
-        if index > previous + 1:
-            out.append(_gap(previous + 1, index - 1, unit))
-        out.append(line)
-        previous = index
-    if previous < selection.total - 1:
-        out.append(_gap(previous + 1, selection.total - 1, unit))
-    return out
-
-
-def _gap(first: int, last: int, unit: str) -> str:
-    if first == last:
-        return marker(f"{unit.rstrip('s')} {first} elided", None)
-    return marker(f"{unit} {first}-{last} elided", None)
 
 
 def _unit(array: list[Json]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..markers import is_headroom_output, lossless_header, marker
 from ..result import Action, Kind
 from . import Compressed, Context, elision
-from ._relevance import bm25, discriminating_anchors, has_anchor, parse_query, words
+from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 12
 ENTRIES_PER_DIR = 12
@@ -151,10 +151,10 @@ def _parse_find(lines: list[str]) -> list[_Dir] | None:
 
 def _select(dirs: list[_Dir], ctx: Context) -> dict[str, list[int]]:
     """For each kept directory, the indexes of its kept entries."""
-    query = parse_query(ctx.query)
+    query = query_of(ctx.query, ctx.tool_args)
     flat = [(d_index, e_index, path) for d_index, d in enumerate(dirs) for e_index, (path, _, _) in enumerate(d.entries)]
     anchors = discriminating_anchors(query, [path for _, _, path in flat])
-    scores = bm25([words(path.replace("/", " ")) for _, _, path in flat], query.terms)
+    scores = bm25([words(path.replace("/", " ")) for _, _, path in flat], query.terms, query.weak_terms)
     # A word every path holds ("py", the package name) scores little: only the best-scoring paths count.
     floor = max(_MIN_SCORE, _SCORE_SHARE * max(scores, default=0.0))
     relevant = {

@@ -2,9 +2,9 @@
 
 Kept verbatim: the head and the tail, errors (a few per line shape) with context, warnings (one per
 shape), stack traces and tracebacks, summary lines (pytest totals, FAILED lines, compiler errors,
-BUILD results, exit codes), and one representative of each frequent line shape. Every run of
-elided lines becomes one marker that says how many lines went, their line numbers in the original,
-and which shapes they had. Knows nothing of wire formats or of the other content kinds.
+BUILD results, exit codes), lines holding an exact identifier the query names, and one
+representative of each frequent line shape. Every run of elided lines becomes one marker that says
+how many lines went, their line numbers in the original, and which shapes they had. Knows nothing of wire formats or of the other content kinds.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Callable
 from ..markers import is_headroom_output, marker
 from ..result import Kind
 from . import Compressed, Context, elision
+from ._relevance import anchors_in, discriminating_anchors, query_of
 
 MIN_LINES = 30
 HEAD_LINES = 5
@@ -32,6 +33,7 @@ TRACE_TAIL_LINES = 30
 DEFAULT_KEEP_RATIO = 0.2
 MIN_KEEP_LINES = 30
 MIN_GAP_LINES = 3           # a marker costs about as much as two short lines
+QUERY_LINES_PER_ANCHOR = 5  # lines holding an exact identifier of the query: the first ones, plus the last
 _SCAN_CHARS = 500
 _SHAPE_CHARS = 60
 
@@ -151,6 +153,7 @@ def _select(lines: list[str], flags: list[int], shapes: list[str], ctx: Context)
         for i in range(start, stop):
             if stop - start <= TRACE_MAX_LINES or i - start < TRACE_HEAD_LINES or stop - i <= TRACE_TAIL_LINES:
                 keep[i] = True
+    _keep_anchored(keep, lines, ctx)
     ratio = ctx.config.target_ratio or DEFAULT_KEEP_RATIO
     budget = max(MIN_KEEP_LINES, math.ceil(ratio * n)) - sum(keep)
     if budget > 0:
@@ -164,6 +167,21 @@ def _select(lines: list[str], flags: list[int], shapes: list[str], ctx: Context)
                 budget -= 1
         front, back = front + 1, back - 1
     return keep
+
+
+def _keep_anchored(keep: list[bool], lines: list[str], ctx: Context) -> None:
+    """Keep lines holding an exact identifier the query names (a request id, a path, a test name)."""
+    query = query_of(ctx.query, ctx.tool_args)
+    anchors = discriminating_anchors(query, lines)
+    if not anchors:
+        return
+    hits: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        for anchor in anchors_in(line, anchors):
+            hits.setdefault(anchor, []).append(i)
+    for found in hits.values():
+        for i in found[:QUERY_LINES_PER_ANCHOR] + found[-1:]:
+            keep[i] = True
 
 
 def _keep_per_shape(

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from ..markers import is_headroom_output, marker
 from ..result import Kind
 from . import Compressed, Context, elision
-from ._relevance import bm25, words
-from .rows import anchor_pattern, query_of
+from ._relevance import anchor_pattern, bm25, query_of, words
 
 DEFAULT_TARGET_RATIO = 0.5
 # Floors: shorter prose is left to the lossless pass.

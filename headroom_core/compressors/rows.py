@@ -2,8 +2,9 @@
 
 One saliency score per row from field-aware signals: rare values of status-like fields (errors),
 numeric outliers by robust z-score, relevance to the query (BM25 with IDF from the rows themselves,
-exact identifiers as hard keeps) and position (the first and last rows). Knows nothing of how rows
-are rendered; the JSON crusher and the table compressor share it.
+exact identifiers as hard keeps; the query itself comes from `_relevance`) and position (the first
+and last rows). Knows nothing of how rows are rendered beyond the short gap markers between kept
+rows; the JSON crusher and the table compressor share it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ._relevance import Query, bm25, parse_query, words
+from ..markers import marker
+from ._relevance import Query, anchors_in, bm25, words
 
 # Default share of rows kept, and its floor and cap; an explicit target_ratio lifts the cap.
 DEFAULT_KEEP_RATIO = 0.2
@@ -29,18 +31,17 @@ CATEGORIES = ("errors", "rare values", "query", "outliers", "boundary")
 # Field names (split on _, -, . and camelCase) whose values are statuses: a rare value is an event.
 _STATUS_WORDS = frozenset(
     "status state level severity code result outcome conclusion error errors err exception ok success "
-    "succeeded failed failure passed health exit rc".split()
+    "succeeded failed failure passed health exit rc stat phase ready".split()
 )
 # A value of a status-like field that reads as a failure.
 _ERRORISH = re.compile(
     r"\b(?:err|error|errors|errored|fail|failed|failure|failing|fatal|critical|crit|crash|crashed|panic|"
     r"exception|denied|rejected|refused|timeout|timed.out|abort|aborted|unhealthy|degraded|down|invalid|"
-    r"emerg|alert|severe|killed|oom)\b",
+    r"emerg|alert|severe|killed|oom|broken)\b",
     re.IGNORECASE,
 )
 _NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _ID_NAME = re.compile(r"(?:^|[_\-.])(?:id|uuid|guid|sha|hash|key|index|idx)$|Id$|ID$", re.IGNORECASE)
-_NUMBER_ANCHOR = re.compile(r"(?<![\w.])-?[0-9]{3,}(?:\.[0-9]+)?(?![\w])")
 # A categorical field has few distinct values; a rare one covers at most this share of rows.
 _MAX_CATEGORIES = 12
 _RARE_SHARE = 0.1
@@ -96,9 +97,10 @@ def keep_count(total: int, target_ratio: float | None) -> int:
 def select_rows(rows: Sequence[Mapping[str, Scalar]], query: Query, target_ratio: float | None = None) -> Selection | None:
     """The rows worth keeping, or None when the array is too small or keeping nearly all of it.
 
+    >>> from headroom_core.compressors._relevance import query_of
     >>> rows = [{"id": i, "status": "ok"} for i in range(100)]
     >>> rows[57]["status"] = "error"
-    >>> s = select_rows(rows, parse_query("why did 31 fail?"))
+    >>> s = select_rows(rows, query_of("why did 31 fail?"))
     >>> 57 in s.kept, s.summary("rows")
     (True, '80 of 100 rows elided (kept 20: 1 errors, 19 boundary); elided by status: 80 ok')
     """
@@ -164,26 +166,31 @@ def select_rows(rows: Sequence[Mapping[str, Scalar]], query: Query, target_ratio
     )
 
 
-def query_of(query: str, tool_args: str | None) -> Query:
-    """The Query of a segment: its user text and the values (not the keys) of its tool call's arguments."""
-    text = query
-    if tool_args:
-        if text.endswith(tool_args):
-            text = text[: -len(tool_args)]
-        text = f"{text}\n{' '.join(_arg_values(tool_args))}"
-    parsed = parse_query(text)
-    numbers = {m.group() for m in _NUMBER_ANCHOR.finditer(text[:4000])}
-    if not numbers:
-        return parsed
-    return Query(terms=parsed.terms, anchors=tuple(sorted(set(parsed.anchors) | numbers)))
+def with_gaps(kept_lines: Sequence[str], selection: Selection, unit: str, first_number: int = 0) -> list[str]:
+    """The kept lines with a short marker wherever rows between them were dropped.
+
+    Rows are numbered from `first_number`: 0 for the indexes of a JSON array, 1 for the rows of a table.
+
+    >>> s = Selection(total=6, kept=(0, 4), kept_by=(("boundary", 2),))
+    >>> with_gaps(["a", "e"], s, "rows", first_number=1)
+    ['a', '[[headroom: rows 2-4 elided]]', 'e', '[[headroom: row 6 elided]]']
+    """
+    out: list[str] = []
+    previous = -1
+    for line, index in zip(kept_lines, selection.kept):
+        if index > previous + 1:
+            out.append(_gap(previous + 1 + first_number, index - 1 + first_number, unit))
+        out.append(line)
+        previous = index
+    if previous < selection.total - 1:
+        out.append(_gap(previous + 1 + first_number, selection.total - 1 + first_number, unit))
+    return out
 
 
-def anchor_pattern(anchors: Sequence[str]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for `anchors`, each bounded so that 'user4' does not match 'user42'."""
-    if not anchors:
-        return None
-    alternatives = "|".join(re.escape(a) for a in sorted(anchors, key=lambda a: (-len(a), a)))
-    return re.compile(rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])", re.IGNORECASE)
+def _gap(first: int, last: int, unit: str) -> str:
+    if first == last:
+        return marker(f"{unit.rstrip('s')} {first} elided", None)
+    return marker(f"{unit} {first}-{last} elided", None)
 
 
 def _flatten(value: dict[str, Any], prefix: str, out: dict[str, Scalar]) -> None:
@@ -247,18 +254,32 @@ def _rare_status_rows(rows: Sequence[Mapping[str, Scalar]]) -> tuple[set[int], s
                 break
             key = value if not isinstance(value, dict) else None
             tally.setdefault(key, []).append(i)
+        if len(tally) > _MAX_CATEGORIES and not presence and name != "value":
+            # Free-text statuses ("Up 2 hours", "Exited (1) 3 days ago") fall into categories by their first word.
+            tally = _by_first_word(tally)
         if not 2 <= len(tally) <= _MAX_CATEGORIES or sum(1 for row in rows if name in row) < total // 2:
             continue
         common = max(len(members) for members in tally.values())
         for value, members in tally.items():
             if len(members) > _RARE_SHARE * total or len(members) == common:
                 continue
-            failure = value is True if presence else _is_errorish(name, value)
-            (errors if failure else rare).update(members)
+            if presence:
+                (errors if value is True else rare).update(members)
+                continue
+            for i in members:
+                (errors if _is_errorish(name, rows[i].get(name)) else rare).add(i)
         if name != "value" and (main is None or len(tally) < main[0]):
             main = (len(tally), name)
     rare -= errors
     return errors, rare, main[1] if main else None
+
+
+def _by_first_word(tally: dict[Any, list[int]]) -> dict[Any, list[int]]:
+    out: dict[Any, list[int]] = {}
+    for value, members in tally.items():
+        key = value.split(None, 1)[0] if isinstance(value, str) and value.strip() else value
+        out.setdefault(key, []).extend(members)
+    return out
 
 
 def _outlier_scores(rows: Sequence[Mapping[str, Scalar]]) -> dict[int, float]:
@@ -291,11 +312,10 @@ def _query_scores(rows: Sequence[Mapping[str, Scalar]], query: Query, budget: in
         return set(), {}
     texts = [" ".join(_text(v) for v in row.values()) for row in rows]
     anchored: set[int] = set()
-    pattern = anchor_pattern(query.anchors)
-    if pattern is not None:
+    if query.anchors:
         hits: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
-            for found in {m.group().lower() for m in pattern.finditer(text)}:
+            for found in anchors_in(text, query.anchors):
                 hits.setdefault(found, []).append(i)
         limit = max(budget, int(len(rows) * _MAX_ANCHOR_SHARE))
         for members in hits.values():
@@ -314,7 +334,7 @@ def _query_scores(rows: Sequence[Mapping[str, Scalar]], query: Query, budget: in
         sets = [set(doc) for doc in docs]
         df = {t: sum(1 for doc in sets if t in doc) for t in query.terms}
         terms = frozenset(t for t, n in df.items() if 0 < n <= total // 2)
-        scores = bm25(docs, terms)
+        scores = bm25(docs, terms, query.weak_terms)
         best = max(scores, default=0.0)
         if best > 0:
             for i, s in enumerate(scores):
@@ -358,24 +378,4 @@ def _extend_ends(total: int, count: int, taken: set[int]) -> set[int]:
             break
         if i not in taken and i not in out:
             out.add(i)
-    return out
-
-
-def _arg_values(tool_args: str) -> list[str]:
-    try:
-        value = json.loads(tool_args)
-    except ValueError:
-        return [tool_args]
-    out: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(reversed(list(item.values())))
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
-        elif isinstance(item, str):
-            out.append(f'"{item}"' if item and " " not in item and len(item) <= 80 else item)
-        elif item is not None and not isinstance(item, bool):
-            out.append(json.dumps(item))
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..markers import is_headroom_output, lossless_header, marker
 from ..result import Action, Kind
 from . import Compressed, Context, elision
-from ._relevance import bm25, discriminating_anchors, has_anchor, parse_query, words
+from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 8
 MATCHES_PER_FILE = 5
@@ -198,7 +198,7 @@ def _parse_no_line(lines: list[str]) -> _Parsed | None:
 
 
 def _select(parsed: _Parsed, ctx: Context) -> set[int]:
-    query = parse_query(ctx.query)
+    query = query_of(ctx.query, ctx.tool_args)
     matches: list[tuple[str, int, _Entry]] = []
     for path, entries in parsed.files.items():
         rank = 0
@@ -209,7 +209,7 @@ def _select(parsed: _Parsed, ctx: Context) -> set[int]:
     docs = [f"{path} {entry.text}" for path, _, entry in matches]
     anchors = discriminating_anchors(query, docs)
     named = {path for path in parsed.files if has_anchor(path, anchors)}
-    scores = bm25([words(doc) for doc in docs], query.terms)
+    scores = bm25([words(doc) for doc in docs], query.terms, query.weak_terms)
     anchored = [has_anchor(entry.text, anchors) for _, _, entry in matches]
     order = sorted(
         range(len(matches)), key=lambda k: (not anchored[k], -scores[k], matches[k][1], matches[k][2].index)
