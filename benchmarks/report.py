@@ -60,6 +60,11 @@ def render(rep: dict[str, Any]) -> str:
     out.append("")
     out.append(f"cold first call (fresh process, {c['scenario']}, {c['tokens_before']:,} tokens): "
                f"import {c['import_ms']:.0f} ms + first compress {c['first_compress_ms']:.0f} ms")
+    inc = rep.get("incremental")
+    if inc:
+        out.append(f"incremental (proxy steady state: {inc['scenario']} replayed turn by turn, {inc['requests']} requests "
+                   f"up to {inc['tokens_last']:,} tokens, memo warm): p50 {inc['p50_ms']:.1f} ms per request, "
+                   f"max {inc['max_ms']:.1f} ms, first {inc['first_ms']:.1f} ms")
     out.append("")
     out.append("scaling (mixed tool output, memo caches cleared):")
     out.append(table(["target", "tokens", "p50 ms", "us/token"],

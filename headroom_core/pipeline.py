@@ -18,7 +18,7 @@ from .policy import Allowance, allowance
 from .result import Action, Decision, Kind, Result, Source
 from .router import route
 from .segment import Segment
-from .tokens import count_tokens
+from .tokens import ENCODINGS, MAX_TOKEN_BYTES, count_tokens
 
 # (decision, new text or None, originals the new text's markers point to)
 _Outcome = tuple[Decision, "str | None", tuple[tuple[str, str], ...]]
@@ -92,8 +92,11 @@ def _decide(
     level, reason = allowance(seg, config, newest_turn, was_sent_compressed)
     if level is Allowance.NONE:
         return _kept(seg, encoding, reason), None, ()
-    tokens = count_tokens(seg.text, encoding)
-    if tokens < config.min_tokens:
+    # A token is at most MAX_TOKEN_BYTES bytes and a character at least one byte, so a text this long
+    # is over the token floor without counting; a long text that nothing rewrites (a source file read
+    # whole) is then counted only if its decision is read (STYLE 9.2).
+    might_be_short = len(seg.text) < config.min_tokens * MAX_TOKEN_BYTES or encoding not in ENCODINGS
+    if might_be_short and count_tokens(seg.text, encoding) < config.min_tokens:  # an unknown encoding raises here
         return _kept(seg, encoding, "under the token floor"), None, ()
     query = f"{last_user_text}\n{seg.tool_args}" if seg.tool_args else last_user_text
     ctx = Context(
@@ -111,6 +114,7 @@ def _decide(
         return _kept(seg, encoding, f"{type(exc).__name__}: {exc}", Action.FAILED), None, ()
     if out is None:
         return _kept(seg, encoding, "nothing to gain"), None, ()
+    tokens = count_tokens(seg.text, encoding)
     after = count_tokens(out.text, encoding)
     if after >= tokens:
         return _kept(seg, encoding, "no saving", kind=out.kind), None, ()

@@ -8,6 +8,7 @@ keeps the smaller result. Knows the compressors' entry points, nothing of their 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -47,7 +48,8 @@ _HUNK = re.compile(r"@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@")
 # grep/rg: path:line: or path-line- (context) with a path-like first field; rg --heading: a bare line number.
 _GREP = re.compile(r"(?:\./)?[^\s:]*[\w.\-]+:[0-9]+[:-]")
 _GREP_CONTEXT = re.compile(r"(?:\./)?[^\s:]*/[^\s:]*\.\w+-[0-9]+-")
-_GREP_BARE = re.compile(r"(?:\./)?[\w.\-]+(?:/[\w.\-@+]+)+\.\w+:\S")
+# `path:text` without line numbers; `path.py::test_name` is a pytest node id, not a match.
+_GREP_BARE = re.compile(r"(?:\./)?[\w.\-]+(?:/[\w.\-@+]+)+\.\w+:(?!:)\S")
 _HEADING_MATCH = re.compile(r"[0-9]+[:-]")
 _COMPILER = re.compile(r"[^\s:]+:[0-9]+:[0-9]+: (?:fatal )?(?:error|warning|note|info)\b")
 _PATH_LINE = re.compile(r"(?:[.~]?/)?[\w.\-@+ ]*(?:/[\w.\-@+ ]*)*[\w.\-@+/]")
@@ -73,6 +75,11 @@ _CODE = re.compile(
 )
 # Line numbers that file readers put in front of code: "  12\t", "    12→", "12: ".
 _LINE_NUMBER = re.compile(r"\s*[0-9]+(?:\t|→|: |\|)")
+# A file read with line numbers (cat -n, nl, an agent's Read tool): "     1\tcode" or "   1→code".
+_NUMBERED = re.compile(r"( *)([0-9]+)(→|\t)")
+# Cheap necessary conditions of the log patterns, tried first (STYLE 9.4).
+_LOG_LEVEL_HINT = re.compile(r"INFO|WARN|ERROR|DEBUG|TRACE|FATAL|CRITICAL|NOTICE|PASSED|FAILED|SKIPPED|XFAIL|XPASS|\[|level=")
+_ASCII_LETTERS_AND_SPACE = bytes(range(65, 91)) + bytes(range(97, 123)) + b" "
 _MD_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _ALIGNED_GAP = re.compile(r"\S(?: {2,}|\t)(?=\S)")
 _HEADER_NAME = re.compile(r"\S+")
@@ -90,10 +97,14 @@ def detect_kind(text: str) -> Kind:
     tail = text.rstrip()[-1:]
     if head in ("{", "[") and tail in ("}", "]"):
         return Kind.JSON
-    lines = [line[:_SAMPLE_LINE_CHARS] for line in _sample(text) if line.strip()]
+    sample = _sample(text)
+    lines = [line[:_SAMPLE_LINE_CHARS] for line in sample if line.strip()]
     if not lines:
         return Kind.TEXT
     n = len(lines)
+    if _is_numbered_read(lines):
+        # A file's lines, numbered: what matters is the file's content, and its lines are not rows.
+        return Kind.CODE if _code_lines(lines) >= 0.25 * n else Kind.TEXT
     if _is_diff(lines):
         return Kind.DIFF
     grep = sum(1 for line in lines if _GREP.match(line) or _GREP_CONTEXT.match(line) or line == "--")
@@ -102,19 +113,20 @@ def detect_kind(text: str) -> Kind:
         return Kind.SEARCH
     if _is_rg_heading(lines) or sum(1 for line in lines if _GREP_BARE.match(line)) >= 0.7 * n:
         return Kind.SEARCH
-    logish = sum(1 for line in lines if _LOG_TIME.search(line) or _LOG_LEVEL.search(line) or _LOG_SHAPE.match(line))
-    listing = sum(1 for line in lines if _is_listing_line(line))
     drawn = sum(1 for line in lines if _TREE.match(line) or _LS_LONG.match(line))
-    if drawn >= 0.7 * n or (listing >= 0.8 * n and logish < 0.3 * n):
+    if drawn >= 0.7 * n:
+        return Kind.LISTING
+    # Only whether a share of lines is reached matters: stop counting there.
+    is_logish = _reaches(lines, _is_log_line, 0.3 * n)
+    if (not is_logish and _reaches(lines, _is_listing_line, 0.8 * n)) or _is_ls_recursive(sample):
         return Kind.LISTING
     if _is_headed_table(lines):
         return Kind.TABLE
-    if logish >= 0.3 * n or compiler >= 0.2 * n:
+    if is_logish or compiler >= 0.2 * n:
         return Kind.LOG
     if _is_table(lines):
         return Kind.TABLE
-    code = sum(1 for line in lines if _CODE.match(_LINE_NUMBER.sub("", line, count=1)))
-    if code >= 0.25 * n:
+    if _code_lines(lines) >= 0.25 * n:
         return Kind.CODE
     if _is_prose(lines):
         return Kind.PROSE
@@ -159,6 +171,67 @@ def _sample(text: str) -> list[str]:
     return lines[:SAMPLE_LINES]
 
 
+def _reaches(lines: list[str], test: Callable[[str], object], share: float) -> bool:
+    """True when at least `share` lines pass `test`; stops as soon as that is decided."""
+    hits = 0
+    for line in lines:
+        if test(line):
+            hits += 1
+            if hits >= share:
+                return True
+    return hits >= share
+
+
+def _is_log_line(line: str) -> bool:
+    return bool(
+        (":" in line and _LOG_TIME.search(line))
+        or (_LOG_LEVEL_HINT.search(line) and _LOG_LEVEL.search(line))
+        or _LOG_SHAPE.match(line)
+    )
+
+
+def _code_lines(lines: list[str]) -> int:
+    return sum(1 for line in lines if _CODE.match(_LINE_NUMBER.sub("", line, count=1)))
+
+
+def _is_numbered_read(lines: list[str]) -> bool:
+    """Most lines start with a line number and a tab or an arrow, as file readers print them.
+
+    A TSV whose first column is a number looks alike. Readers right-align the numbers (cat -n, nl,
+    an agent's Read tool) up to 99999; past that, code has tabs of its own that vary from line to
+    line, and a consecutively numbered single column of text is a numbered file, not a table."""
+    numbered = [match for match in map(_NUMBERED.match, lines) if match is not None]
+    if len(numbered) < 0.8 * len(lines):
+        return False
+    if any(m.group(1) or m.group(3) == "→" for m in numbered):
+        return True
+    tabs = {line.count("\t") for line in lines}
+    if len(tabs) > 1:
+        return True
+    numbers = [int(m.group(2)) for m in numbered]
+    steps = sum(1 for a, b in itertools.pairwise(numbers) if b == a + 1)
+    return tabs == {1} and steps >= 0.9 * (len(numbers) - 1)
+
+
+def _is_ls_recursive(sample: list[str]) -> bool:
+    """ls -R: blank-line separated sections, each headed by `dir:`, then one name per line."""
+    sections = names = other = 0
+    previous = ""
+    for line in sample:
+        stripped = line.strip()
+        if not stripped:
+            previous = stripped
+            continue
+        if not previous and line.endswith(":") and line.count(" ") <= 2 and _PATH_LINE.fullmatch(line[:-1]):
+            sections += 1
+        elif line == stripped and len(line) <= 200 and line.count(" ") <= 2 and _PATH_LINE.fullmatch(line):
+            names += 1
+        else:
+            other += 1
+        previous = stripped
+    return sections >= 2 and other <= 0.1 * (sections + names + other)
+
+
 def _is_diff(lines: list[str]) -> bool:
     hunks = sum(1 for line in lines if _HUNK.match(line))
     headers = sum(1 for line in lines if line.startswith(("diff --git ", "+++ ", "--- ")))
@@ -171,6 +244,8 @@ def _is_diff(lines: list[str]) -> bool:
 def _is_rg_heading(lines: list[str]) -> bool:
     """ripgrep's --heading form: a path line, then `12:match` lines, groups apart."""
     numbered = sum(1 for line in lines if _HEADING_MATCH.match(line))
+    if numbered < 0.5 * len(lines):
+        return False
     paths = sum(1 for line in lines if not _HEADING_MATCH.match(line) and _PATHISH.search(line) and " " not in line.strip())
     return numbered >= 0.5 * len(lines) and paths >= 1 and numbered + paths >= 0.9 * len(lines)
 
@@ -228,7 +303,17 @@ def _is_headed_table(lines: list[str]) -> bool:
 def _is_prose(lines: list[str]) -> bool:
     """Mostly words in sentences: letters and spaces dominate, lines hold several words, sentences end."""
     words = sum(len(_WORDS.findall(line)) for line in lines)
-    chars = sum(len(line.strip()) for line in lines) or 1
-    plain = sum(1 for line in lines for c in line.strip() if c.isalpha() or c == " ")
-    ends = sum(len(_SENTENCE_END.findall(line)) for line in lines)
-    return words >= 60 and plain >= 0.85 * chars and words >= 5 * len(lines) and ends >= 0.2 * len(lines)
+    if words < 60 or words < 5 * len(lines):
+        return False
+    stripped = [line.strip() for line in lines]
+    chars = sum(len(line) for line in stripped) or 1
+    if sum(_plain_chars(line) for line in stripped) < 0.85 * chars:
+        return False
+    return sum(len(_SENTENCE_END.findall(line)) for line in lines) >= 0.2 * len(lines)
+
+
+def _plain_chars(line: str) -> int:
+    """How many characters of `line` are letters or spaces."""
+    if line.isascii():
+        return len(line) - len(line.encode().translate(None, _ASCII_LETTERS_AND_SPACE))
+    return sum(1 for c in line if c.isalpha() or c == " ")

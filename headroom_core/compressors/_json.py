@@ -18,13 +18,15 @@ NOT_JSON = object()
 def strict_loads(text: str) -> Json:
     """The value of `text`, or NOT_JSON when it is not strict JSON."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise ValueError("Unexpected UTF-8 BOM")
+        return STRICT_DECODER.decode(text)
     except (ValueError, RecursionError):
         return NOT_JSON
 
 
 def compact_dumps(value: Json) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _COMPACT_ENCODER.encode(value)
 
 
 def _unique_pairs(pairs: list[tuple[str, Json]]) -> dict[str, Json]:
@@ -39,3 +41,6 @@ def _refuse_constant(name: str) -> Json:
 
 
 STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
+# What json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False) builds on every
+# call, built once (an encoder keeps no state between calls).
+_COMPACT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -16,6 +16,7 @@ pathological line costs a bounded amount. Knows nothing of any content format.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -31,6 +32,7 @@ _MIN_ANCHOR_ALNUM = 3
 _MAX_VALUE_ANCHOR_CHARS = 200
 
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_chain = itertools.chain.from_iterable
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _QUOTED = re.compile(r"\"([^\"\n]{2,80})\"|'([^'\n]{2,80})'|`([^`\n]{2,80})`")
 _TOKEN = re.compile(r"[^\s\"'`(),;{}\[\]<>=]+")
@@ -113,14 +115,24 @@ def query_of(query: str, tool_args: str | None = None) -> Query:
 
 def words(text: str) -> list[str]:
     """Lowercase words of `text` (up to SCAN_CHARS): whole identifiers and their snake_case and camelCase parts."""
-    out: list[str] = []
-    for match in _WORD.finditer(text, 0, min(len(text), SCAN_CHARS)):
-        word = match.group()
-        out.append(word.lower())
-        parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
-        if len(parts) > 1:
-            out.extend(p.lower() for p in parts)
-    return out
+    return list(_chain(map(_word_forms, _WORD.findall(text, 0, min(len(text), SCAN_CHARS)))))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _word_forms(word: str) -> tuple[str, ...]:
+    """A word lowercased, then its parts when it has several. Memoized: the same identifiers recur
+    on line after line, so each distinct one is split once."""
+    lower = word.lower()
+    # Most words are one part (lowercase, UPPER, Capitalised or digits): skip the split for them.
+    if lower == word:
+        if word.isalpha() or word.isdigit():
+            return (lower,)
+    elif word.isalpha() and (word.isupper() or word[1:] == lower[1:]):
+        return (lower,)
+    parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
+    if len(parts) > 1:
+        return (lower, *(p.lower() for p in parts))
+    return (lower,)
 
 
 def anchor_pattern(anchors: Sequence[str]) -> re.Pattern[str] | None:
@@ -175,8 +187,9 @@ def bm25(docs: Sequence[Sequence[str]], terms: frozenset[str], weak: frozenset[s
     if not terms or not docs:
         return [0.0] * len(docs)
     df: dict[str, int] = {}
-    for doc in docs:
-        for word in set(doc) & terms:
+    present = [set(doc) & terms for doc in docs]
+    for found in present:
+        for word in found:
             df[word] = df.get(word, 0) + 1
     if not df:
         return [0.0] * len(docs)
@@ -184,14 +197,12 @@ def bm25(docs: Sequence[Sequence[str]], terms: frozenset[str], weak: frozenset[s
     idf = {word: math.log(1.0 + (n - count + 0.5) / (count + 0.5)) * (0.5 if word in weak else 1.0) for word, count in df.items()}
     avg = sum(len(doc) for doc in docs) / n or 1.0
     scores = []
-    for doc in docs:
+    for doc, found in zip(docs, present):
         score = 0.0
         norm = _K1 * (1.0 - _B + _B * len(doc) / avg)
-        counts: dict[str, int] = {}
-        for word in doc:
-            if word in idf:
-                counts[word] = counts.get(word, 0) + 1
-        for word, tf in counts.items():
+        # Terms in order of first occurrence, so the float sum is the same every time.
+        for word in sorted(found, key=doc.index) if len(found) > 1 else found:
+            tf = doc.count(word)
             score += idf[word] * tf * (_K1 + 1.0) / (tf + norm)
         scores.append(score)
     return scores

@@ -182,7 +182,11 @@ def _plan(files: list[_File], ctx: Context) -> _Plan:
     anchors = discriminating_anchors(query, [f.path for f in files] + [h.header for f in files for h in f.hunks])
     named = {id(f) for f in files if has_anchor(f.path, anchors)}
     hunk_list = [(f, k, h) for f in files for k, h in enumerate(f.hunks)]
-    scores = bm25([words(" ".join(h.lines[:200])) for _, _, h in hunk_list], query.terms, query.weak_terms)
+    scores = (
+        bm25([words(" ".join(h.lines[:200])) for _, _, h in hunk_list], query.terms, query.weak_terms)
+        if query.terms
+        else [0.0] * len(hunk_list)
+    )
     best = max(scores, default=0.0)
     relevant = {(id(f), k) for (f, k, h), s in zip(hunk_list, scores) if best > 0 and s >= 0.6 * best}
     relevant |= {(id(f), k) for f, k, h in hunk_list if anchors and any(has_anchor(line, anchors) for line in h.lines[:200])}

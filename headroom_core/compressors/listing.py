@@ -132,9 +132,10 @@ def _parse_ls(lines: list[str]) -> list[_Dir] | None:
 def _parse_find(lines: list[str]) -> list[_Dir] | None:
     """One path per line: grouped by parent directory, in order of first appearance."""
     nonblank = [line for line in lines if line]
-    if sum(1 for line in nonblank if _PATH.fullmatch(line) and "/" in line) < MIN_PATH_SHARE * len(nonblank):
+    is_path = [_PATH.fullmatch(line) is not None for line in nonblank]
+    if sum(1 for line, ok in zip(nonblank, is_path) if ok and "/" in line) < MIN_PATH_SHARE * len(nonblank):
         return None
-    if any(not _PATH.fullmatch(line) and (not line or line != line.strip()) for line in nonblank):
+    if any(not ok and (not line or line != line.strip()) for line, ok in zip(nonblank, is_path)):
         return None
     paths = [line.rstrip("/") for line in nonblank]
     parents = {p.rpartition("/")[0] for p in paths}
@@ -154,7 +155,11 @@ def _select(dirs: list[_Dir], ctx: Context) -> dict[str, list[int]]:
     query = query_of(ctx.query, ctx.tool_args)
     flat = [(d_index, e_index, path) for d_index, d in enumerate(dirs) for e_index, (path, _, _) in enumerate(d.entries)]
     anchors = discriminating_anchors(query, [path for _, _, path in flat])
-    scores = bm25([words(path.replace("/", " ")) for _, _, path in flat], query.terms, query.weak_terms)
+    scores = (
+        bm25([words(path.replace("/", " ")) for _, _, path in flat], query.terms, query.weak_terms)
+        if query.terms
+        else [0.0] * len(flat)
+    )
     # A word every path holds ("py", the package name) scores little: only the best-scoring paths count.
     floor = max(_MIN_SCORE, _SCORE_SHARE * max(scores, default=0.0))
     relevant = {
@@ -180,10 +185,19 @@ def _select(dirs: list[_Dir], ctx: Context) -> dict[str, list[int]]:
     # Beyond the overall cap, directories with nothing relevant are elided whole, the deepest first.
     if len(dirs) > MAX_DIRS:
         plain = [d for d_index, d in enumerate(dirs) if not any(relevant[(d_index, e)] for e in range(len(d.entries)))]
-        plain.sort(key=lambda d: (-d.name.count("/"), -dirs.index(d)))
+        # dirs.index(d) without a scan per directory: the first position of an equal directory.
+        first: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str, bool], ...]], int] = {}
+        for d_index, d in enumerate(dirs):
+            first.setdefault(_identity(d), d_index)
+        plain.sort(key=lambda d: (-d.name.count("/"), -first[_identity(d)]))
         for d in plain[: len(dirs) - MAX_DIRS]:
             del keep[d.name]
     return keep
+
+
+def _identity(d: _Dir) -> tuple[str, tuple[str, ...], tuple[tuple[str, str, bool], ...]]:
+    """What makes two directories equal (the dataclass's own equality), as a hashable key."""
+    return d.name, tuple(d.head), tuple(d.entries)
 
 
 def _render(dirs: list[_Dir], keep: dict[str, list[int]], rid: str | None, regrouped: bool) -> str:
@@ -200,7 +214,8 @@ def _render(dirs: list[_Dir], keep: dict[str, list[int]], rid: str | None, regro
         chosen = keep[d.name]
         out.extend(d.entries[e][1] for e in chosen)
         if len(chosen) < len(d.entries):
-            left = [d.entries[e][0] for e in range(len(d.entries)) if e not in set(chosen)]
+            shown = set(chosen)
+            left = [d.entries[e][0] for e in range(len(d.entries)) if e not in shown]
             out.append(marker(f"{len(left)} more entries in this directory ({_tally(left)})", rid))
     if dropped_dirs:
         out.append(marker(f"{dropped_dirs} more directories with {dropped_in_dirs} entries elided", rid))

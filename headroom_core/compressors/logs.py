@@ -63,7 +63,20 @@ _HEX_ID = re.compile(
 )
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
 _NUMBER = re.compile(r"\d+")
-_SPACES = re.compile(r"\s+")
+# Cheap necessary conditions, tried first (STYLE 9.4): a line none of whose hints holds cannot match
+# the pattern, so only the few lines that do pay for its word-boundary alternation.
+_ERROR_HINT = re.compile(r"ERR|rror|FAIL|ailed|atal|FATAL|CRITICAL|PANIC|panic|Exception|Traceback|Segmentation fault|core dumped")
+_ERROR_START = "E  "
+_WARNING_HINT = re.compile(r"WARN|arning|DEPRECATED|eprecated")
+_SUMMARY_HINT = re.compile(
+    r" (?:passed|failed|error|skipped|xfailed|xpassed|deselected|warning|test|example|failure)"
+    r"|BUILD |xit|Finished|Done|Completed|Successfully|Compiled|Built|Installed|coverage"
+)
+_SUMMARY_STARTS = ("===", "---", "FAIL", "ERROR", "PASS", "OK", "Ran ", "Test", "test", "make", "error", "warning", "npm ERR!", "TOTAL")
+_TIMESTAMP_HINT = re.compile(r"\d{2}:\d{2}")
+# A uuid has "-hhhh-", 0x... starts "0x", and a hex run holds a digit next to a letter.
+_HEX_ID_HINT = re.compile(r"[0-9][a-fx]|[a-f][0-9]|-[0-9a-fA-F]{4}-")
+_DIGIT = re.compile(r"\d")
 
 _ERR, _WARN, _SUM, _TRACE = 1, 2, 4, 8
 
@@ -112,11 +125,11 @@ def compress_logs(text: str, ctx: Context) -> Compressed | None:
 def _classify(line: str) -> int:
     head = line[:_SCAN_CHARS]
     flags = 0
-    if _ERROR.search(head):
+    if (_ERROR_HINT.search(head) or head.startswith(_ERROR_START)) and _ERROR.search(head):
         flags |= _ERR
-    elif _WARNING.search(head):
+    elif _WARNING_HINT.search(head) and _WARNING.search(head):
         flags |= _WARN
-    if _SUMMARY.search(head):
+    if (head.startswith(_SUMMARY_STARTS) or _SUMMARY_HINT.search(head)) and _SUMMARY.search(head):
         flags |= _SUM
     if _TRACE_START.match(head) or _TRACE_LINE.match(head):
         flags |= _TRACE
@@ -126,11 +139,17 @@ def _classify(line: str) -> int:
 def _shape(line: str) -> str:
     """The line with numbers, ids, addresses and timestamps blanked: lines of one shape fold together."""
     head = line[:_SCAN_CHARS]
-    head = _TIMESTAMP.sub("<ts>", head)
-    head = _IPV4.sub("<ip>", head)
-    head = _HEX_ID.sub("<id>", head)
-    head = _NUMBER.sub("<n>", head)
-    return _SPACES.sub(" ", head).strip()
+    if _DIGIT.search(head):
+        if _TIMESTAMP_HINT.search(head):
+            head = _TIMESTAMP.sub("<ts>", head)
+        head = _IPV4.sub("<ip>", head)
+        if _HEX_ID_HINT.search(head):
+            head = _HEX_ID.sub("<id>", head)
+        head = _NUMBER.sub("<n>", head)
+    elif "-" in head and _HEX_ID_HINT.search(head):  # without a digit only a uuid of hex letters is an id
+        head = _HEX_ID.sub("<id>", head)
+    # str.split() and str.strip() use the same whitespace as the regex \s.
+    return " ".join(head.split())
 
 
 def _select(lines: list[str], flags: list[int], shapes: list[str], ctx: Context) -> list[bool]:

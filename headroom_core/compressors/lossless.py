@@ -135,7 +135,10 @@ def fold_repeats(text: str) -> str | None:
     end
     """
     lines = text.split("\n")
-    if any(_FOLD_SUFFIX.search(line) for line in lines):
+    # Cheapest tests first (STYLE 9.4): no run of MIN_REPEATS (3) identical non-blank lines, nothing to fold.
+    if not any(a == b == c and a.strip() for a, b, c in zip(lines, lines[1:], lines[2:])):
+        return None
+    if "  [x" in text and any(_FOLD_SUFFIX.search(line) for line in lines):
         return None
     out = [_REPEATS_HEADER]
     is_folded = False
@@ -231,6 +234,8 @@ def compact_lossless(text: str, ctx: Context) -> Compressed | None:
                 candidates.append((compact, Kind.JSON, "compact JSON"))
     if not candidates:
         candidates = _line_folds(text)
+    if not candidates:
+        return None
     tokens_before = count_tokens(text, ctx.encoding)
     best: tuple[int, str, Kind, str] | None = None
     for out, kind, reason in candidates:
@@ -396,15 +401,26 @@ def _parse_cells(line: str) -> list[Json]:
 
 
 def _best_prefix(lines: list[str]) -> str | None:
-    counts: dict[str, int] = {}
+    # Each line counts once for every prefix of its leading token that ends in a slash at or after
+    # MIN_PREFIX_CHARS: count the deepest one per line, then share the counts out to the shorter ones
+    # once per distinct directory (a listing has far fewer directories than lines).
+    deepest: dict[str, int] = {}
     for line in lines:
+        if line.find("/", MIN_PREFIX_CHARS - 1, _PREFIX_SCAN_CHARS) < 0:  # cheapest test first
+            continue
         match = _PATH_TOKEN.match(line, 0, _PREFIX_SCAN_CHARS)
         token = match.group() if match else ""
-        slash = token.find("/", MIN_PREFIX_CHARS - 1)
+        last = token.rfind("/")
+        if last >= MIN_PREFIX_CHARS - 1:
+            directory = token[: last + 1]
+            deepest[directory] = deepest.get(directory, 0) + 1
+    counts: dict[str, int] = {}
+    for directory, lines_in in deepest.items():
+        slash = directory.find("/", MIN_PREFIX_CHARS - 1)
         while slash >= 0:
-            prefix = token[: slash + 1]
-            counts[prefix] = counts.get(prefix, 0) + 1
-            slash = token.find("/", slash + 1)
+            prefix = directory[: slash + 1]
+            counts[prefix] = counts.get(prefix, 0) + lines_in
+            slash = directory.find("/", slash + 1)
     scored = [
         (count * (len(prefix) - len(_PATH_MARK)), len(prefix), prefix)
         for prefix, count in counts.items()

@@ -209,7 +209,7 @@ def _select(parsed: _Parsed, ctx: Context) -> set[int]:
     docs = [f"{path} {entry.text}" for path, _, entry in matches]
     anchors = discriminating_anchors(query, docs)
     named = {path for path in parsed.files if has_anchor(path, anchors)}
-    scores = bm25([words(doc) for doc in docs], query.terms, query.weak_terms)
+    scores = bm25([words(doc) for doc in docs], query.terms, query.weak_terms) if query.terms else [0.0] * len(docs)
     anchored = [has_anchor(entry.text, anchors) for _, _, entry in matches]
     order = sorted(
         range(len(matches)), key=lambda k: (not anchored[k], -scores[k], matches[k][1], matches[k][2].index)

@@ -31,7 +31,6 @@ _DELIMITED_SHARE = 0.9
 # Cells are read from this much of an aligned line; the last column takes the rest of it whole.
 _ALIGNED_SCAN_CHARS = 2000
 
-_LINE_NUMBER = re.compile(r"\s*[0-9]+(?:\t|→)")
 _MD_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _ALIGNED_RULE = re.compile(r"[-=]{2,}(?:\s+[-=]{2,})*\s*")
 _CELL = re.compile(r"\S+")
@@ -105,20 +104,13 @@ def _parse(text: str) -> _Table | None:
         start += 1
     while end > start and not lines[end - 1].strip():
         end -= 1
-    if end - start <= MIN_ROWS or _is_numbered_read(lines, start, end):
+    if end - start <= MIN_ROWS:
         return None
     for parse in (_markdown, _delimited, _aligned):
         table = parse(lines, start, end)
         if table is not None:
             return table
     return None
-
-
-def _is_numbered_read(lines: list[str], start: int, end: int) -> bool:
-    """A file read with line numbers (cat -n, an agent's Read tool) has one tab per line, like a TSV:
-    it is a file, and its rows are not ours to drop."""
-    sample = lines[start : min(end, start + 50)]
-    return sum(1 for line in sample if _LINE_NUMBER.match(line)) >= 0.8 * len(sample)
 
 
 def _markdown(lines: list[str], start: int, end: int) -> _Table | None:

@@ -33,6 +33,13 @@ def test_real_tool_output_is_classified(path):
         ("| name | version |\n|------|---------|\n| httpx | 0.28 |\n| rich | 13 |", Kind.TABLE),
         ("--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n-a = 1\n+a = 2\n b = 3", Kind.DIFF),
         ("2026-03-01 10:00:01 INFO boot\n2026-03-01 10:00:02 ERROR db down\n2026-03-01 10:00:03 INFO retry", Kind.LOG),
+        # File reads with line numbers are files, not tables: cat -n, and an agent's Read tool.
+        ("     1\timport os\n     2\t\n     3\tdef main():\n     4\t    return 0", Kind.CODE),
+        ("     1→import os\n     2→\n     3→def main():\n     4→    return 0", Kind.CODE),
+        ("100000\timport os\n100001\t\n100002\tdef main():\n100003\t    return 0", Kind.CODE),
+        # ... while a TSV whose first column is a number is still a table.
+        ("id\tname\tstatus\n1\tapi\tok\n2\tdb\tok\n3\tcache\tfailed", Kind.TABLE),
+        ("tests/test_calc.py::test_add PASSED  [ 50%]\ntests/test_calc.py::test_sub FAILED  [100%]\n1 failed, 1 passed", Kind.LOG),
     ],
 )
 def test_shapes(text, kind):

@@ -139,3 +139,14 @@ def test_through_compress_retrieve_gives_back_the_exact_original(name: str, ques
 def test_lossless_only_leaves_tables_alone() -> None:
     text = case("table", "pip_list.txt")
     assert compress_table(text, Context(Config(), lossless_only=True)) is None
+
+
+def test_a_tsv_whose_first_column_is_a_number_is_a_table():
+    # Numbered file reads are told apart by the router (padded numbers, an arrow, tabs that vary),
+    # so a TSV keyed by an id is compressed like any other table.
+    rows = [f"{i}\tsvc-{i}\t{'failed' if i == 57 else 'ok'}\t{100 + i % 9}" for i in range(1, 201)]
+    text = "\n".join(["id\tname\tstatus\tlatency_ms", *rows])
+    assert detect_kind(text) is Kind.TABLE
+    out = compress_table(text, Context(Config(), query="why is svc-120 slow?"))
+    assert out is not None and out.kind is Kind.TABLE
+    assert "57\tsvc-57\tfailed\t103" in out.text and "120\tsvc-120\tok\t103" in out.text
