@@ -46,7 +46,9 @@ _LOSSY: Mapping[Kind, Callable[[str, Context], Compressed | None]] = MappingProx
 _DIFF_LINE = re.compile(r"diff --git |diff -[a-zA-Z]|@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@|Index: |\+\+\+ |--- ")
 _HUNK = re.compile(r"@@ -[0-9]+(?:,[0-9]+)? \+[0-9]+(?:,[0-9]+)? @@")
 # grep/rg: path:line: or path-line- (context) with a path-like first field; rg --heading: a bare line number.
-_GREP = re.compile(r"(?:\./)?[^\s:]*[\w.\-]+:[0-9]+[:-]")
+# A line that starts like a date or a clock ("2026-11-27T09:00:01Z ...", "[09:00:01] ...") is a log
+# line, although "2026-11-27T09:00:" reads like `path:line:`.
+_GREP = re.compile(r"(?!\[?[0-9]{1,4}[-:/.T ][0-9])(?:\./)?[^\s:]*[\w.\-]+:[0-9]+[:-]")
 _GREP_CONTEXT = re.compile(r"(?:\./)?[^\s:]*/[^\s:]*\.\w+-[0-9]+-")
 # `path:text` without line numbers; `path.py::test_name` is a pytest node id, not a match.
 _GREP_BARE = re.compile(r"(?:\./)?[\w.\-]+(?:/[\w.\-@+]+)+\.\w+:(?!:)\S")

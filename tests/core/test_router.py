@@ -40,6 +40,9 @@ def test_real_tool_output_is_classified(path):
         # ... while a TSV whose first column is a number is still a table.
         ("id\tname\tstatus\n1\tapi\tok\n2\tdb\tok\n3\tcache\tfailed", Kind.TABLE),
         ("tests/test_calc.py::test_add PASSED  [ 50%]\ntests/test_calc.py::test_sub FAILED  [100%]\n1 failed, 1 passed", Kind.LOG),
+        # Timestamps read like `path:line:` but are log lines.
+        ("2026-11-27T09:00:01Z INFO worker-1 ok\n2026-11-27T09:00:02Z ERROR worker-2 db down\n2026-11-27T09:00:03Z INFO ok", Kind.LOG),
+        ("[09:00:01] INFO worker-1 ok\n[09:00:02] ERROR worker-2 db down\n[09:00:03] INFO worker-3 ok", Kind.LOG),
     ],
 )
 def test_shapes(text, kind):
@@ -95,3 +98,13 @@ def test_real_samples_through_compress_never_grow_and_are_idempotent(path):
     again = compress(first.messages)
     assert again.messages == first.messages
     assert compress(messages).messages == first.messages
+
+
+@pytest.mark.parametrize("stamp", ["2026-11-27T09:{m:02d}:{s:02d}Z", "[09:{m:02d}:{s:02d}]", "2026-11-27 09:{m:02d}:{s:02d},123"])
+def test_error_lines_of_a_timestamped_log_survive(stamp):
+    lines = [f"{stamp.format(m=i // 60, s=i % 60)} INFO worker-{i % 7} handled request {i} in {i % 13} ms" for i in range(360)]
+    lines[100] = f"{stamp.format(m=1, s=40)} ERROR worker-3 database connection refused (attempt 3)"
+    lines[250] = f"{stamp.format(m=4, s=10)} ERROR worker-5 payment 4411 failed: card declined"
+    out = route("\n".join(lines), Context(Config()))
+    assert out is not None and out.kind is Kind.LOG
+    assert lines[100] in out.text and lines[250] in out.text
