@@ -45,6 +45,8 @@ _ID_NAME = re.compile(r"(?:^|[_\-.])(?:id|uuid|guid|sha|hash|key|index|idx)$|Id$
 # A categorical field has few distinct values; a rare one covers at most this share of rows.
 _MAX_CATEGORIES = 12
 _RARE_SHARE = 0.1
+# A yes/no field has only two values, so its rarer one may be more common and still be the news.
+_RARE_FLAG_SHARE = 0.25
 # Robust z-score (0.6745 * |x - median| / MAD) above which a number is an outlier.
 _OUTLIER_Z = 3.5
 _MAX_ANCHOR_SHARE = 0.25
@@ -214,6 +216,12 @@ def _is_status_name(name: str) -> bool:
     return bool(parts & _STATUS_WORDS) and not parts & {"count", "total", "num", "message", "msg", "at", "time", "url"}
 
 
+def _is_flag(rows: Sequence[Mapping[str, Scalar]], name: str) -> bool:
+    """A field that holds only true/false (where present): any yes/no field is a status."""
+    values = [row[name] for row in rows if name in row]
+    return bool(values) and all(isinstance(v, bool) for v in values)
+
+
 def _label(value: Scalar) -> str:
     if isinstance(value, str):
         return value if value else '""'
@@ -237,13 +245,16 @@ def _rare_status_rows(rows: Sequence[Mapping[str, Scalar]]) -> tuple[set[int], s
     """Rows holding a rare value of a status-like field: failure-like ones, other rare ones, the main field."""
     total = len(rows)
     names = dict.fromkeys(name for row in rows for name in row)
-    fields = [name for name in names if (name == "value" and name in rows[0]) or _is_status_name(name)]
+    fields = [
+        name for name in names if (name == "value" and name in rows[0]) or _is_status_name(name) or _is_flag(rows, name)
+    ]
     errors: set[int] = set()
     rare: set[int] = set()
     main: tuple[int, str] | None = None
     for name in fields:
         last = name.rsplit(".", 1)[-1].lower()
         presence = last in ("error", "errors", "err", "exception")
+        is_status = name == "value" or _is_status_name(name)
         tally: dict[Any, list[int]] = {}
         for i, row in enumerate(rows):
             value = row.get(name)
@@ -260,14 +271,17 @@ def _rare_status_rows(rows: Sequence[Mapping[str, Scalar]]) -> tuple[set[int], s
         if not 2 <= len(tally) <= _MAX_CATEGORIES or sum(1 for row in rows if name in row) < total // 2:
             continue
         common = max(len(members) for members in tally.values())
+        share = _RARE_FLAG_SHARE if all(isinstance(v, bool) for v in tally) else _RARE_SHARE
         for value, members in tally.items():
-            if len(members) > _RARE_SHARE * total or len(members) == common:
+            if len(members) > share * total or len(members) == common:
                 continue
             if presence:
                 (errors if value is True else rare).update(members)
                 continue
             for i in members:
-                (errors if _is_errorish(name, rows[i].get(name)) else rare).add(i)
+                # `ok: false` is a failure; `active: false` is only rare.
+                is_error = is_status and _is_errorish(name, rows[i].get(name))
+                (errors if is_error else rare).add(i)
         if name != "value" and (main is None or len(tally) < main[0]):
             main = (len(tally), name)
     rare -= errors

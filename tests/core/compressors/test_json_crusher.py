@@ -186,3 +186,14 @@ def test_through_compress_never_grows_and_is_idempotent(query):
     assert second.messages == first.messages and not second.changed
     [decision] = [d for d in first.decisions if d.tokens_before != d.tokens_after]
     assert decision.retrieval_id in first.originals
+
+
+def test_rare_values_of_a_yes_no_field_are_kept() -> None:
+    # A yes/no field is a status even when its name is not one: `active: false` rows are the news.
+    rows = [{"id": i, "name": f"user{i}", "email": f"user{i}@example.com", "active": i % 7 != 0, "score": i * 1.5} for i in range(150)]
+    out = compress_json(json.dumps(rows, indent=2), Context(Config(), query="Which users are inactive?"))
+    assert out is not None
+    for row in rows:
+        if not row["active"]:
+            assert f"{row['id']},user{row['id']},user{row['id']}@example.com,false," in out.text
+    assert "22 rare values" in out.text
