@@ -5,6 +5,7 @@ Knows how the pieces fit together; each piece lives in its own module.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -13,19 +14,24 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as Path
 
 from . import routes
 from .auth import TokenGate, check_binding
+from .backends import check_backend
+from .bedrock import Bedrock
 from .components import Component
 from .compression import Compressor
 from .forward import Deps, forward
 from .health import Health, Readiness
 from .requestlog import RequestLog
+from .retrieval import Retrieval
 from .settings import Settings
 from .stats import Stats
+from .store import Store
 from .upstream import Upstream
+from .websocket import ResponsesSocket
 
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -39,10 +45,13 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     8787
     """
     check_binding(settings)
+    check_backend(settings)
     stats = Stats()
     request_log = RequestLog.from_settings(settings)
     components: tuple[Component, ...] = tuple(c for c in (stats, request_log) if c is not None)
-    deps = Deps(settings, Upstream(settings, transport), Compressor(settings), components)
+    store = Store.from_settings(settings)  # opened on first use, so building an app writes nothing
+    retrieval = Retrieval.from_settings(settings, store)
+    deps = Deps(settings, Upstream(settings, transport), Compressor(settings, store, retrieval), components, retrieval)
     readiness = Readiness()
     health = Health(settings, stats, readiness)
 
@@ -55,6 +64,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         finally:
             readiness.is_ready = False
             await deps.upstream.aclose()
+            await asyncio.to_thread(store.close)
             if request_log is not None:
                 request_log.close()
 
@@ -74,6 +84,7 @@ def _routes(deps: Deps, health: Health) -> list[BaseRoute]:
         return endpoint
 
     return [
+        *_backend_routes(deps),
         Path("/", health.root, methods=["GET", "HEAD"]),
         Path("/livez", health.livez, methods=["GET", "HEAD"]),
         Path("/readyz", health.readyz, methods=["GET", "HEAD"]),
@@ -87,3 +98,18 @@ def _routes(deps: Deps, health: Health) -> list[BaseRoute]:
         Path("/v1beta/models/{model}:streamGenerateContent", to(routes.GEMINI_GENERATE), methods=["POST"]),
         Path("/{path:path}", to(routes.PASSTHROUGH), methods=_ANY_METHOD),
     ]
+
+
+def _backend_routes(deps: Deps) -> list[BaseRoute]:
+    """Routes ahead of the table above: the Responses WebSocket, Bedrock's own paths, and under
+    --backend bedrock the Anthropic routes that go to Bedrock instead."""
+    bedrock = Bedrock(deps)
+    out: list[BaseRoute] = [
+        WebSocketRoute("/v1/responses", ResponsesSocket(deps).serve),
+        Path("/model/{model_id:path}/invoke", bedrock.invoke, methods=["POST"]),
+        Path("/model/{model_id:path}/invoke-with-response-stream", bedrock.invoke, methods=["POST"]),
+    ]
+    if deps.settings.backend == "bedrock":
+        out.append(Path("/v1/messages", bedrock.messages, methods=["POST"]))
+        out.append(Path("/v1/messages/count_tokens", bedrock.count_tokens, methods=["POST"]))
+    return out

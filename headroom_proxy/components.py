@@ -42,6 +42,12 @@ class Exchange:
     usage: Usage | None = None
     error: str | None = None            # the proxy's own error, or how the stream ended early
     is_client_gone: bool = False
+    # A keyed hash of the caller's credential (store.partition_for): never logged.
+    partition: str = field(default="", repr=False)
+    is_retrieving: bool = False         # the retrieve tool was added; the retrieval loop runs
+    retrieval_rounds: int = 0           # continuations sent upstream for retrieve calls
+    retrieval_calls: int = 0            # retrieve calls the proxy answered
+    retrieval_tokens: int = 0           # tokens of the retrieved text sent back to the model
 
     @property
     def tokens_before(self) -> int:

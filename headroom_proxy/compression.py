@@ -18,12 +18,15 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from headroom_core import Config, Result, Wire, compress_request
+from headroom_core import Config, Mode, Result, Wire, compress_request
 
 from .body import decode_content
 from .components import Exchange
 from .errors import BadRequest
+from .retrieval import Retrieval
+from .retrieval.openai_responses import followed
 from .settings import Settings
+from .store import Store
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -54,11 +57,18 @@ def summarize(result: Result) -> str:
 
 
 class Compressor:
-    """Runs the core on compressible routes, with the core options from the settings."""
+    """Runs the core on compressible routes, with the core options from the settings.
 
-    def __init__(self, settings: Settings) -> None:
+    With a store, what the core elided is kept there (in the caller's partition), and cache mode
+    gets back the ids this caller sent compressed before. With a `Retrieval`, the retrieve tool is
+    added to requests that hold a retrievable marker.
+    """
+
+    def __init__(self, settings: Settings, store: Store | None = None, retrieval: Retrieval | None = None) -> None:
         self.config: Config = settings.config
         self.is_enabled = settings.optimize
+        self.store = store
+        self.retrieval = retrieval
 
     async def prepare(self, x: Exchange, raw: bytes | AsyncIterator[bytes], content_encoding: str | None) -> Prepared:
         wire = x.route.wire
@@ -77,11 +87,20 @@ class Compressor:
             raise BadRequest(f"request body: expected JSON, got invalid JSON ({exc})") from None
         if isinstance(body, dict):
             model = body.get("model")
-            x.model = model if isinstance(model, str) else None
-            x.is_stream = body.get("stream") is True
-        result = await self._compress(x, wire, body, len(decoded))
+            # Gemini and Bedrock name the model in the path (forward.begin), not the body.
+            x.model = model if isinstance(model, str) else x.model
+            x.is_stream = body.get("stream") is True or x.is_stream
+        link = await self._link(x, body)
+        previously = await self._previously_compressed(x)
+        result = await self._compress(x, wire, body, len(decoded), previously)
         changed = result is not None and result.changed
         out_body = result.body if result is not None and changed else body
+        if link is not None:  # after compressing: what it adds is retrieved text, never compressed again
+            out_body, changed = followed(out_body, *link), True
+        if changed and self.store is not None:
+            self.store.save(x.partition, result.originals, result.compressed_ids)  # type: ignore[union-attr]
+        if self.retrieval is not None and (with_tool := self.retrieval.inject(x, out_body, result, decoded)) is not None:
+            out_body, changed = with_tool, True
         is_stripping = wire is Wire.OPENAI_CHAT and x.is_stream and _lacks_usage_option(out_body)
         if is_stripping:
             if not changed and b'"stream_options"' not in decoded:
@@ -92,13 +111,27 @@ class Compressor:
         content = _encode(out_body) if changed else decoded
         return Prepared(content, out_body, content_encoding is not None, is_stripping)
 
-    async def _compress(self, x: Exchange, wire: Wire, body: Any, size: int) -> Result | None:
+    async def _link(self, x: Exchange, body: Any) -> tuple[str, list[Any]] | None:
+        """OpenAI Responses: a request continuing a response whose retrieval rounds the client never
+        saw continues the last round instead (retrieval/openai_responses.py `followup`)."""
+        previous = body.get("previous_response_id") if isinstance(body, dict) else None
+        if self.store is None or self.retrieval is None or x.route.wire is not Wire.OPENAI_RESPONSES or not isinstance(previous, str):
+            return None
+        return await self.store.followup(x.partition, previous)
+
+    async def _previously_compressed(self, x: Exchange) -> frozenset[str]:
+        """Cache mode: the ids this caller sent compressed before, so they go compressed again."""
+        if self.store is None or self.config.mode is not Mode.CACHE:
+            return frozenset()
+        return await self.store.compressed_ids(x.partition)
+
+    async def _compress(self, x: Exchange, wire: Wire, body: Any, size: int, previously: frozenset[str]) -> Result | None:
         started = time.perf_counter()
         try:
             if size > _THREAD_BYTES:
-                result = await anyio.to_thread.run_sync(self._run, body, wire)
+                result = await anyio.to_thread.run_sync(self._run, body, wire, x.model, previously)
             else:
-                result = self._run(body, wire)
+                result = self._run(body, wire, x.model, previously)
         except Exception as exc:  # invariant 6: the request goes out as it came in, counted
             x.compression_error = f"{type(exc).__name__}: {exc}"
             x.decisions = "failed"
@@ -111,8 +144,8 @@ class Compressor:
         x.decisions = summarize(result)
         return result
 
-    def _run(self, body: Any, wire: Wire) -> Result:
-        return compress_request(body, wire=wire, config=self.config)
+    def _run(self, body: Any, wire: Wire, model: str | None = None, previously: frozenset[str] = frozenset()) -> Result:
+        return compress_request(body, wire=wire, model=model, config=self.config, previously_compressed=previously)
 
     @staticmethod
     def _bypass(x: Exchange, raw: bytes | AsyncIterator[bytes], reason: str) -> Prepared:

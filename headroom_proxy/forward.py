@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -24,8 +25,10 @@ from .components import Component, Exchange
 from .compression import Compressor, Prepared
 from .errors import ProxyError, render_error
 from .headers import RawHeaders, client_headers, upstream_headers
+from .retrieval import Retrieval
 from .routes import Route, dialect_for, provider_for
 from .settings import Settings
+from .store import partition_for
 from .streaming import RelayResponse, is_sse
 from .upstream import Upstream
 from .usage import tap_for
@@ -46,6 +49,7 @@ class Deps:
     upstream: Upstream
     compressor: Compressor
     components: tuple[Component, ...]
+    retrieval: Retrieval | None = None
 
 
 class ClientGone(Exception):
@@ -61,6 +65,7 @@ async def forward(request: Request, route: Route, deps: Deps) -> Response | Rela
         if (answer := await ask_components(x, prepared, deps)) is not None:
             return answer
         upstream = await send_upstream(request, x, prepared, deps)
+        upstream = await answer_retrievals(request, x, prepared, upstream, deps)
     except ProxyError as exc:
         return await fail(x, exc, deps)
     except ClientGone:
@@ -75,10 +80,7 @@ async def forward(request: Request, route: Route, deps: Deps) -> Response | Rela
 async def send_upstream(request: Request, x: Exchange, prepared: Prepared, deps: Deps) -> httpx.Response:
     """Send to the route's provider. A buffered body is fully read, so a disconnect can be watched
     for meanwhile; a streamed one is still being read from the client and cannot be."""
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    url = deps.upstream.url_for(x.provider, raw_path, request.scope.get("query_string", b""))
-    headers = upstream_headers(request.headers.raw, is_body_decoded=prepared.is_body_decoded)
-    sending = deps.upstream.send(request.method, url, headers, prepared.content)
+    sending = sender(request, x, prepared, deps)(prepared.content)
     if isinstance(prepared.content, bytes):
         upstream, x.retries = await until_client_gone(request.receive, sending)
     else:
@@ -86,11 +88,31 @@ async def send_upstream(request: Request, x: Exchange, prepared: Prepared, deps:
     return upstream
 
 
+def sender(request: Request, x: Exchange, prepared: Prepared, deps: Deps) -> Callable[..., Awaitable[tuple[httpx.Response, int]]]:
+    """Sends a body to where this request goes, with its headers (see `Upstream.send`)."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    url = deps.upstream.url_for(x.provider, raw_path, request.scope.get("query_string", b""))
+    headers = upstream_headers(request.headers.raw, is_body_decoded=prepared.is_body_decoded)
+    return functools.partial(deps.upstream.send, request.method, url, headers)
+
+
+async def answer_retrievals(request: Request, x: Exchange, prepared: Prepared, upstream: httpx.Response, deps: Deps) -> httpx.Response:
+    """The response after the proxy answered the model's retrieve calls (retrieval/loop.py)."""
+    if not x.is_retrieving or deps.retrieval is None:
+        return upstream
+    watch = functools.partial(until_client_gone, request.receive)
+    return await deps.retrieval.run(x, prepared.body, upstream, sender(request, x, prepared, deps), watch)
+
+
 def begin(request: Request, route: Route) -> Exchange:
     """The exchange record for a new request: its provider, dialect and per-request controls."""
     path = request.url.path
     x = Exchange(route, provider_for(route, request.headers, path), dialect_for(route, request.headers, path))
     x.is_bypassed = request.headers.get("x-headroom-bypass", "").strip().lower() in ("1", "true", "yes")
+    x.partition = partition_for(request.headers, request.url.query)
+    # Gemini (/v1beta/models/{model}:...) and Bedrock (/model/{model_id}/invoke) name the model in the path.
+    x.model = request.path_params.get("model") or request.path_params.get("model_id")
+    x.is_stream = path.endswith(("streamGenerateContent", "invoke-with-response-stream"))
     return x
 
 
@@ -137,6 +159,10 @@ def response_headers(x: Exchange, upstream: httpx.Response) -> RawHeaders:
     if x.route.is_compressible:
         headers.append((b"x-headroom-tokens-saved", str(x.tokens_saved).encode()))
         headers.append((b"x-headroom-decisions", (x.decisions or "unchanged").encode("ascii", "replace")))
+    if x.is_retrieving and not x.is_stream:  # a stream's counts are known only at its end: see the log
+        headers.append((b"x-headroom-retrievals", str(x.retrieval_calls).encode()))
+        headers.append((b"x-headroom-retrieval-rounds", str(x.retrieval_rounds).encode()))
+        headers.append((b"x-headroom-retrieval-tokens", str(x.retrieval_tokens).encode()))
     return headers
 
 

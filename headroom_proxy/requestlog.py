@@ -45,6 +45,9 @@ def log_record(x: Exchange) -> dict[str, Any]:
         "latency_ms": round(x.latency_ms, 2),
         "compression_ms": round(x.compression_ms, 2),
         "retries": x.retries,
+        "retrieval": None
+        if not x.is_retrieving
+        else {"calls": x.retrieval_calls, "rounds": x.retrieval_rounds, "tokens": x.retrieval_tokens},
         "decisions": x.decisions,
         "compression_error": x.compression_error,
         "error": x.error,

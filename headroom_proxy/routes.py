@@ -19,10 +19,16 @@ class Provider(str, Enum):
     ANTHROPIC = "anthropic"
     OPENAI = "openai"
     GEMINI = "gemini"
+    BEDROCK = "bedrock"
 
 
 # The dialect the proxy's own errors use for requests bound to each provider.
-DIALECTS = {Provider.ANTHROPIC: Wire.ANTHROPIC, Provider.OPENAI: Wire.OPENAI_CHAT, Provider.GEMINI: Wire.GEMINI}
+DIALECTS = {
+    Provider.ANTHROPIC: Wire.ANTHROPIC,
+    Provider.OPENAI: Wire.OPENAI_CHAT,
+    Provider.GEMINI: Wire.GEMINI,
+    Provider.BEDROCK: Wire.ANTHROPIC,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,11 @@ ANTHROPIC_COUNT_TOKENS = Route("anthropic.count_tokens", Provider.ANTHROPIC)
 OPENAI_CHAT = Route("openai.chat", Provider.OPENAI, Wire.OPENAI_CHAT)
 OPENAI_RESPONSES = Route("openai.responses", Provider.OPENAI, Wire.OPENAI_RESPONSES)
 GEMINI_GENERATE = Route("gemini.generate", Provider.GEMINI, Wire.GEMINI)
+OPENAI_RESPONSES_WS = Route("openai.responses.ws", Provider.OPENAI, Wire.OPENAI_RESPONSES)
+# --backend bedrock: Anthropic Messages sent to Bedrock's InvokeModel (bedrock.py).
+BEDROCK_MESSAGES = Route("bedrock.messages", Provider.BEDROCK, Wire.ANTHROPIC)
+# A client that already speaks Bedrock: /model/{id}/invoke[-with-response-stream].
+BEDROCK_INVOKE = Route("bedrock.invoke", Provider.BEDROCK, Wire.ANTHROPIC)
 MODELS = Route("models", None)
 PASSTHROUGH = Route("passthrough", None)
 

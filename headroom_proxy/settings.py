@@ -10,9 +10,14 @@ from typing import Mapping
 
 from headroom_core import Config, Mode
 
+from .sigv4 import AwsCredentials
+
 DEFAULT_ANTHROPIC_URL = "https://api.anthropic.com"
 DEFAULT_OPENAI_URL = "https://api.openai.com"
 DEFAULT_GEMINI_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_REGION = "us-west-2"
+# --backend values besides litellm-<provider>; docs/backends.md says what each one does.
+BACKENDS = ("anthropic", "openrouter", "bedrock", "anyllm")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -39,7 +44,19 @@ class Settings:
     anthropic_api_url: str = DEFAULT_ANTHROPIC_URL
     openai_api_url: str = DEFAULT_OPENAI_URL
     gemini_api_url: str = DEFAULT_GEMINI_URL
+    # Where Anthropic- and OpenAI-format requests go (docs/backends.md): anthropic (as addressed),
+    # openrouter, bedrock, anyllm, litellm-<provider>.
+    backend: str = "anthropic"
+    bedrock_api_url: str | None = None         # None: https://bedrock-runtime.{region}.amazonaws.com
+    region: str = DEFAULT_REGION
+    # Read once from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN; never rendered.
+    aws_credentials: AwsCredentials | None = field(default=None, repr=False, compare=False)
     inject_retrieve_tool: bool = True          # --no-ccr-inject-tool turns it off
+    # The store of originals (store.py): kept at least this long after last use, oldest out first
+    # above the byte cap; and how many hidden retrieve rounds one request may take (retrieval.py).
+    store_ttl_s: float = 24 * 3600.0
+    store_max_bytes: int = 256 * 1024 * 1024
+    max_retrieval_rounds: int = 3
     proxy_token: str | None = None             # HEADROOM_PROXY_TOKEN; required off loopback
     # Above max_body_bytes a request is refused with 413. Above max_compress_bytes it is not
     # buffered or compressed: it streams upstream as it arrives, so memory stays bounded.
@@ -69,6 +86,7 @@ class Settings:
                 core[name] = parse(var, env[var])
         if "HEADROOM_HOME" in env:
             values["home"] = str(Path(env["HEADROOM_HOME"]).expanduser())
+        values["aws_credentials"] = AwsCredentials.from_env(env)
         config = overrides.pop("config", None)
         base = cls(**values)
         cfg = dataclasses.replace(config if isinstance(config, Config) else base.config, **core)
@@ -83,6 +101,11 @@ class Settings:
                 if value is not None:
                     out[var] = _render(value, negated=getattr(parse, "is_negated", False))
         return out
+
+    @property
+    def bedrock_url(self) -> str:
+        """The Bedrock runtime endpoint: --bedrock-api-url, else the region's public one."""
+        return self.bedrock_api_url or f"https://bedrock-runtime.{self.region}.amazonaws.com"
 
     @property
     def is_loopback(self) -> bool:
@@ -128,6 +151,13 @@ def parse_mode(var: str, raw: str) -> Mode:
         raise SettingsError(f"{var}={raw!r}: expected token or cache") from None
 
 
+def parse_backend(var: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value in BACKENDS or value.startswith(("litellm-", "anyllm-")) and len(value.split("-", 1)[1]) > 0:
+        return value
+    raise SettingsError(f"{var}={raw!r}: expected one of {', '.join(BACKENDS)} or litellm-<provider>")
+
+
 def parse_names(_var: str, raw: str) -> frozenset[str]:
     return frozenset(name.strip() for name in raw.split(",") if name.strip())
 
@@ -165,8 +195,14 @@ _ENV = {
     "anthropic_api_url": ("ANTHROPIC_TARGET_API_URL", parse_str),
     "openai_api_url": ("OPENAI_TARGET_API_URL", parse_str),
     "gemini_api_url": ("GEMINI_TARGET_API_URL", parse_str),
+    "backend": ("HEADROOM_BACKEND", parse_backend),
+    "bedrock_api_url": ("BEDROCK_TARGET_API_URL", parse_str),
+    "region": ("HEADROOM_REGION", parse_str),
     "inject_retrieve_tool": ("HEADROOM_NO_CCR_INJECT_TOOL", parse_not(parse_bool)),
     "proxy_token": ("HEADROOM_PROXY_TOKEN", parse_str),
+    "store_ttl_s": ("HEADROOM_CCR_TTL_SECONDS", parse_float),
+    "store_max_bytes": ("HEADROOM_CCR_MAX_BYTES", parse_int),
+    "max_retrieval_rounds": ("HEADROOM_CCR_MAX_ROUNDS", parse_int),
     # Not in the seed's tables (it gives these flags no variable); needed to hand them to workers.
     "optimize": ("HEADROOM_NO_OPTIMIZE", parse_not(parse_bool)),
 }

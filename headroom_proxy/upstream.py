@@ -18,6 +18,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import aiohttp
 import httpx
 
+from .backends import upstream_bases
 from .errors import UpstreamUnavailable
 from .headers import RawHeaders
 from .routes import Provider
@@ -94,11 +95,7 @@ class Upstream:
     """Sends requests to the providers' configured base URLs."""
 
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.bases = {
-            Provider.ANTHROPIC: base_url(settings.anthropic_api_url),
-            Provider.OPENAI: base_url(settings.openai_api_url),
-            Provider.GEMINI: base_url(settings.gemini_api_url),
-        }
+        self.bases = {provider: base_url(url) for provider, url in upstream_bases(settings).items()}
         self.max_retries = settings.max_retries
         self.max_retry_wait_s = settings.max_retry_wait_s
         self.retry_backoff_s = settings.retry_backoff_s

@@ -13,7 +13,13 @@ Routes (all on one app, so one fake can stand behind any client):
                                        ``anthropic-version`` or ``x-api-key``, else OpenAI's
     POST /v1/chat/completions          OpenAI Chat Completions, JSON or SSE
     POST /v1/responses                 OpenAI Responses, JSON or SSE
-    WS   /v1/responses                 OpenAI Responses over WebSocket (``response.create`` frames)
+    WS   /v1/responses                 OpenAI Responses over WebSocket (``response.create`` frames;
+                                       a ``{"type": "fake.close", "code": N}`` frame closes with N)
+    POST /v1beta/models/{m}:generateContent, :streamGenerateContent (``?alt=sse``, else a JSON
+                                       array)   Gemini; the key in ``?key=`` or ``x-goog-api-key``
+    POST /model/{id}/invoke, /invoke-with-response-stream
+                                       Bedrock InvokeModel: checks the SigV4 signature (key pair
+                                       FAKE_AWS_*), answers Anthropic JSON or an AWS event stream
 
 What it answers is scripted by directives in the newest user text or tool output that has any
 (see `Script`):
@@ -24,6 +30,8 @@ What it answers is scripted by directives in the newest user text or tool output
     [[fake:error 529]]           a provider error with that status (retry-after on 429/529)
     [[fake:stream_error]]        a stream that breaks off with the provider's error event
     [[fake:delay_ms 250]]        wait before answering
+    [[fake:also NAME {json}]]    one more call in the same turn as the tool directive before it
+    [[fake:preface some words]]  the text the model writes before its tool call(s) in a turn
 
 Usage in a test::
 
@@ -63,6 +71,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
     "DEFAULT_TEXT",
+    "FAKE_AWS_ACCESS_KEY_ID",
+    "FAKE_AWS_SECRET_ACCESS_KEY",
     "FakeUpstream",
     "RecordedRequest",
     "RunningFakeUpstream",
@@ -72,6 +82,8 @@ __all__ = [
     "anthropic_events",
     "chat_events",
     "create_fake_upstream",
+    "eventstream_message",
+    "gemini_chunks",
     "parse_script",
     "responses_events",
     "running_fake_upstream",
@@ -123,6 +135,7 @@ class FakeUpstream:
 
     requests: list[RecordedRequest] = field(default_factory=list)
     responses_history: dict[str, list[Any]] = field(default_factory=dict)
+    ws_close_codes: list[int] = field(default_factory=list)  # close codes WebSocket clients sent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, recorded: RecordedRequest) -> None:
@@ -163,6 +176,8 @@ class Script:
     error_status: int | None = None
     is_stream_error: bool = False
     delay_ms: int = 0
+    also: tuple[tuple[int, ToolCall], ...] = ()   # (turn of the tool directive, parallel call)
+    preface: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +188,11 @@ class Reply:
     tool_call: ToolCall | None
     thinking: str | None
     script: Script
+    extra_calls: tuple[ToolCall, ...] = ()
+    preface: str | None = None
+
+    def calls(self) -> tuple[ToolCall, ...]:
+        return () if self.tool_call is None else (self.tool_call, *self.extra_calls)
 
 
 _OPEN = "[[fake:"
@@ -186,8 +206,15 @@ def _directive_tool(script: Script, rest: str) -> Script:
     return dataclasses.replace(script, tool_calls=(*script.tool_calls, ToolCall(name, arguments)))
 
 
+def _directive_also(script: Script, rest: str) -> Script:
+    call = _directive_tool(Script(), rest).tool_calls[0]
+    return dataclasses.replace(script, also=(*script.also, (len(script.tool_calls) - 1, call)))
+
+
 _DIRECTIVES: dict[str, Callable[[Script, str], Script]] = {
     "tool": _directive_tool,
+    "also": _directive_also,
+    "preface": lambda s, rest: dataclasses.replace(s, preface=rest.strip()),
     "text": lambda s, rest: dataclasses.replace(s, text=rest.strip()),
     "thinking": lambda s, rest: dataclasses.replace(s, thinking=rest.strip()),
     "error": lambda s, rest: dataclasses.replace(s, error_status=int(rest.strip() or 529)),
@@ -201,7 +228,7 @@ def _directive_end(text: str, start: int, kind: str) -> int:
 
     A tool directive's JSON may itself contain ``]]``, so it is decoded rather than scanned.
     """
-    if kind == "tool":
+    if kind in ("tool", "also"):
         head = start
         while head < len(text) and text[head] == " ":
             head += 1
@@ -255,7 +282,9 @@ def _reply(turns: Sequence[tuple[str, int]], *, wants_thinking: bool) -> Reply:
         else:
             tool_call = None
         thinking = script.thinking if wants_thinking else None
-        return Reply(script.text, tool_call, thinking, script)
+        extra = tuple(call for turn, call in script.also if turn == model_turns_after) if tool_call is not None else ()
+        preface = script.preface if tool_call is not None else None
+        return Reply(script.text, tool_call, thinking, script, extra, preface)
     return Reply(DEFAULT_TEXT, None, DEFAULT_THINKING if wants_thinking else None, Script())
 
 
@@ -386,16 +415,12 @@ def _anthropic_content(reply: Reply, seed: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.thinking is not None:
         blocks.append({"type": "thinking", "thinking": reply.thinking, "signature": _signature(seed)})
-    if reply.tool_call is not None:
-        blocks.append(
-            {
-                "type": "tool_use",
-                "id": f"toolu_01{_digest(seed, 'tool')[:22]}",
-                "name": reply.tool_call.name,
-                "input": reply.tool_call.arguments,
-            }
-        )
-    else:
+    if reply.preface is not None:
+        blocks.append({"type": "text", "text": reply.preface})
+    for n, call in enumerate(reply.calls()):
+        suffix = (seed, "tool") if n == 0 else (seed, "tool", n)
+        blocks.append({"type": "tool_use", "id": f"toolu_01{_digest(*suffix)[:22]}", "name": call.name, "input": call.arguments})
+    if reply.tool_call is None:
         blocks.append({"type": "text", "text": reply.text})
     return blocks
 
@@ -548,12 +573,14 @@ def _chat_completion(body: dict[str, Any], raw: bytes, reply: Reply, created: in
     if reply.tool_call is not None:
         message["tool_calls"] = [
             {
-                "id": f"call_{seed[:24]}",
+                "id": f"call_{seed[:24]}" if n == 0 else f"call_{_digest(seed, 'tool', n)[:24]}",
                 "type": "function",
-                "function": {"name": reply.tool_call.name, "arguments": reply.tool_call.arguments_json()},
+                "function": {"name": call.name, "arguments": call.arguments_json()},
             }
+            for n, call in enumerate(reply.calls())
         ]
-        output = message["tool_calls"][0]["function"]["arguments"]
+        message["content"] = reply.preface
+        output = "".join(c["function"]["arguments"] for c in message["tool_calls"])
     else:
         message["content"] = reply.text
         output = reply.text
@@ -598,10 +625,11 @@ def chat_events(completion: dict[str, Any], *, include_usage: bool, is_stream_er
 
     events = [chunk({"role": "assistant", "content": "" if message["content"] is not None else None, "refusal": None})]
     if message.get("tool_calls"):
-        call = message["tool_calls"][0]
-        opening = {"index": 0, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
-        deltas = [{"tool_calls": [opening]}]
-        deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in _split(call["function"]["arguments"])]
+        deltas = [{"content": p} for p in _split(message["content"])] if message["content"] else []
+        for n, call in enumerate(message["tool_calls"]):
+            opening = {"index": n, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+            deltas.append({"tool_calls": [opening]})
+            deltas += [{"tool_calls": [{"index": n, "function": {"arguments": p}}]} for p in _split(call["function"]["arguments"])]
     else:
         deltas = [{"content": p} for p in _split(message["content"])]
     for delta in deltas:
@@ -707,6 +735,9 @@ def _responses_output(body: dict[str, Any], items: Sequence[Any], reply: Reply, 
         if "reasoning.encrypted_content" in include:
             reasoning["encrypted_content"] = _signature(seed)
         output.append(reasoning)
+    if reply.preface is not None:
+        text_part = {"type": "output_text", "text": reply.preface, "annotations": [], "logprobs": []}
+        output.append({"id": f"msg_{_digest(seed, 'preface')[:32]}", "type": "message", "status": "completed", "role": "assistant", "content": [text_part]})
     call = reply.tool_call
     if call is not None and _tool_kind(body, items, call.name) == "custom":
         text_input = call.arguments if isinstance(call.arguments, str) else call.arguments_json()
@@ -731,7 +762,18 @@ def _responses_output(body: dict[str, Any], items: Sequence[Any], reply: Reply, 
                 "arguments": call.arguments_json(),
             }
         )
-    else:
+    for n, extra in enumerate(reply.extra_calls, start=1):
+        output.append(
+            {
+                "id": f"fc_{_digest(seed, 'tool', n)[:32]}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": f"call_{_digest(seed, 'tool', n)[:24]}",
+                "name": extra.name,
+                "arguments": extra.arguments_json(),
+            }
+        )
+    if call is None:
         output.append(
             {
                 "id": f"msg_{seed[:32]}",
@@ -916,6 +958,10 @@ async def _responses_websocket(fake: FakeUpstream, websocket: WebSocket) -> None
             raw = frame.encode()
             body = _parse_json(raw)
             fake.record(dataclasses.replace(handshake, method="WS", body=raw, json=body, transport=Transport.WS_MESSAGE))
+            if isinstance(body, dict) and body.get("type") == "fake.close":
+                # Test hook: the fake ends the connection itself, with the code and reason asked for.
+                await websocket.close(int(body.get("code", 1000)), str(body.get("reason", "")))
+                return
             if not isinstance(body, dict) or body.get("type") != "response.create":
                 await websocket.send_json({"type": "error", "status": 400, "error": {"type": "invalid_request_error", "message": "expected a response.create frame"}})
                 continue
@@ -932,8 +978,198 @@ async def _responses_websocket(fake: FakeUpstream, websocket: WebSocket) -> None
                 continue
             for _, event in responses_events(response, is_stream_error=reply.script.is_stream_error):
                 await websocket.send_text(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
-    except WebSocketDisconnect:
+    except WebSocketDisconnect as exc:
+        fake.ws_close_codes.append(exc.code)
         return
+
+
+# --------------------------------------------------------------------------- Gemini
+
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def _google_error(status: int, message: str) -> JSONResponse:
+    body = {"error": {"code": status, "message": message, "status": _GOOGLE_STATUS.get(status, "INTERNAL")}}
+    return JSONResponse(body, status)
+
+
+def _gemini_turns(body: dict[str, Any]) -> list[tuple[str, int]]:
+    """(user text or function response, model turns after it), newest first."""
+    turns: list[tuple[str, int]] = []
+    model_turns = 0
+    for content in reversed(body.get("contents") or []):
+        if not isinstance(content, dict):
+            continue
+        if content.get("role") == "model":
+            model_turns += 1
+            continue
+        for part in reversed(content.get("parts") or []):
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str):
+                turns.append((part["text"], model_turns))
+            elif isinstance(part.get("functionResponse"), dict):
+                turns.append((json.dumps(part["functionResponse"].get("response"), ensure_ascii=False), model_turns))
+    return turns
+
+
+def gemini_chunks(model: str, raw: bytes, reply: Reply) -> list[dict[str, Any]]:
+    """The GenerateContentResponse chunks of one reply; joined, they are the whole response."""
+    prompt_tokens = _estimate_tokens(raw)
+    if reply.tool_call is not None:
+        pieces = [{"functionCall": {"name": reply.tool_call.name, "args": reply.tool_call.arguments}}]
+        parts_per_chunk = [pieces]
+    else:
+        parts_per_chunk = [[{"text": piece}] for piece in _split(reply.text)]
+    chunks = []
+    output_tokens = 0
+    for n, parts in enumerate(parts_per_chunk):
+        output_tokens += _estimate_tokens(json.dumps(parts))
+        is_last = n == len(parts_per_chunk) - 1
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        if is_last:
+            candidate["finishReason"] = "STOP"
+        usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": output_tokens, "totalTokenCount": prompt_tokens + output_tokens}
+        chunks.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": _digest(raw)[:20]})
+    return chunks
+
+
+async def _gemini(fake: FakeUpstream, request: Request) -> Response:
+    raw, body = await _record(fake, request)
+    model, _, method = request.path_params["target"].partition(":")
+    if not (request.query_params.get("key") or request.headers.get("x-goog-api-key")):
+        return _google_error(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+    if method not in ("generateContent", "streamGenerateContent"):
+        return _google_error(404, f"models/{model}:{method} is not found")
+    if not isinstance(body, dict):
+        return _google_error(400, "Invalid JSON payload received.")
+    reply = _reply(_gemini_turns(body), wants_thinking=False)
+    await asyncio.sleep(reply.script.delay_ms / 1000)
+    if reply.script.error_status is not None:
+        return _google_error(reply.script.error_status, f"fake error {reply.script.error_status}")
+    chunks = gemini_chunks(model, raw, reply)
+    if method == "generateContent":
+        whole = dict(chunks[-1])
+        parts = [part for chunk in chunks for part in chunk["candidates"][0]["content"]["parts"]]
+        if reply.tool_call is None:
+            parts = [{"text": "".join(p["text"] for p in parts)}]
+        whole["candidates"] = [dict(chunks[-1]["candidates"][0], content={"role": "model", "parts": parts})]
+        return JSONResponse(whole)
+    if request.query_params.get("alt") == "sse":
+        events = (f"data: {json.dumps(c, ensure_ascii=False)}\r\n\r\n".encode() for c in chunks)
+        return StreamingResponse(_paced(events), media_type="text/event-stream")
+    return JSONResponse(chunks)  # without alt=sse, Gemini streams one JSON array
+
+
+# --------------------------------------------------------------------------- Bedrock
+
+# The key pair the fake Bedrock accepts; any other signature is refused as AWS would refuse it.
+FAKE_AWS_ACCESS_KEY_ID = "AKIDFAKEHEADROOM"
+FAKE_AWS_SECRET_ACCESS_KEY = "fake/secret+KEY/for/loopback/only"
+BEDROCK_VERSION = "bedrock-2023-05-31"
+
+
+def _aws_error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status, headers={"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"})
+
+
+def _sigv4_problem(request: Request, raw: bytes) -> str | None:
+    """Why the request's SigV4 signature is wrong, or None when it is right (AWS's algorithm)."""
+    import hmac
+    from urllib.parse import quote, unquote
+
+    auth = request.headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return "Missing Authentication Token"
+    try:
+        fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 ") :].split(","))
+        access_key, date, region, service, terminal = fields["Credential"].split("/")
+        fields["SignedHeaders"], fields["Signature"]
+    except (KeyError, ValueError):
+        return "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters."
+    if access_key != FAKE_AWS_ACCESS_KEY_ID:
+        return "The security token included in the request is invalid."
+    if service != "bedrock" or terminal != "aws4_request":
+        return f"Credential should be scoped to correct service: 'bedrock', not {service!r}."
+    names = fields["SignedHeaders"].split(";")
+    if "host" not in names or "x-amz-date" not in names:
+        return "host and x-amz-date must be signed"
+    amz_date = request.headers.get("x-amz-date", "")
+    if not amz_date.startswith(date):
+        return "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP"
+    raw_path = request.scope.get("raw_path", request.url.path.encode()).decode()
+    query = sorted(
+        (quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~"))
+        for k, _, v in (p.partition("=") for p in request.url.query.split("&") if p)
+    )
+    canonical = "\n".join(
+        [
+            request.method,
+            quote(raw_path, safe="/~"),
+            "&".join(f"{k}={v}" for k, v in query),
+            "".join(f"{n}:{' '.join(request.headers.get(n, '').split())}\n" for n in names),
+            ";".join(names),
+            hashlib.sha256(raw).hexdigest(),
+        ]
+    )
+    scope = f"{date}/{region}/{service}/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    key = ("AWS4" + FAKE_AWS_SECRET_ACCESS_KEY).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, fields["Signature"]):
+        return "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."
+    return None
+
+
+def eventstream_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One AWS event-stream message (string headers), with its prelude and message CRC32s."""
+    import struct
+    import zlib
+
+    encoded = b"".join(
+        bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v.encode())) + v.encode() for k, v in headers.items()
+    )
+    prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
+    head = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
+    return head + struct.pack(">I", zlib.crc32(head))
+
+
+def _bedrock_chunk(event: dict[str, Any]) -> bytes:
+    data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    payload = json.dumps({"bytes": base64.b64encode(data).decode(), "p": "abcdefghij"}).encode()
+    return eventstream_message({":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}, payload)
+
+
+async def _bedrock_invoke(fake: FakeUpstream, request: Request) -> Response:
+    raw, body = await _record(fake, request)
+    problem = _sigv4_problem(request, raw)
+    if problem is not None:
+        return _aws_error(403, "InvalidSignatureException" if "signature" in problem else "UnrecognizedClientException", problem)
+    if not isinstance(body, dict):
+        return _aws_error(400, "ValidationException", "Malformed input request, please reformat your input and try again.")
+    extra = sorted(k for k in ("model", "stream") if k in body)
+    if body.get("anthropic_version") != BEDROCK_VERSION or extra:
+        return _aws_error(400, "ValidationException", f"Malformed input request: anthropic_version must be {BEDROCK_VERSION}; extraneous key {extra} is not permitted")
+    model_id = request.path_params["model_id"]
+    reply = _anthropic_reply(body)
+    status = reply.script.error_status
+    if status is not None:
+        kind = {429: "ThrottlingException", 503: "ServiceUnavailableException"}.get(status, "InternalServerException")
+        return _aws_error(status, kind, f"fake error {status}")
+    message = _anthropic_message(dict(body, model=model_id), raw, reply)
+    headers = {"x-amzn-requestid": _digest(raw)[:36], "x-amzn-bedrock-input-token-count": str(message["usage"]["input_tokens"])}
+    if not request.url.path.endswith("/invoke-with-response-stream"):
+        return JSONResponse(message, headers=headers)
+    events = [data for _, data in anthropic_events(message)]
+    usage = message["usage"]
+    events[-1] = dict(events[-1], **{"amazon-bedrock-invocationMetrics": {"inputTokenCount": usage["input_tokens"], "outputTokenCount": usage["output_tokens"], "invocationLatency": 42, "firstByteLatency": 7}})
+    frames = [_bedrock_chunk(event) for event in events if event["type"] != "ping"]
+    if reply.script.is_stream_error:
+        exception = {":exception-type": "modelStreamErrorException", ":content-type": "application/json", ":message-type": "exception"}
+        frames = [*frames[:3], eventstream_message(exception, b'{"message":"fake mid-stream model error"}')]
+    return StreamingResponse(_paced(iter(frames)), media_type="application/vnd.amazon.eventstream", headers=headers)
 
 
 # --------------------------------------------------------------------------- app
@@ -997,6 +1233,9 @@ def create_fake_upstream(fake: FakeUpstream | None = None) -> Starlette:
         Route("/v1/chat/completions", bind(_chat_completions), methods=["POST"]),
         Route("/v1/responses", bind(_responses), methods=["POST"]),
         WebSocketRoute("/v1/responses", websocket_endpoint),
+        Route("/v1beta/models/{target}", bind(_gemini), methods=["POST"]),
+        Route("/model/{model_id:path}/invoke", bind(_bedrock_invoke), methods=["POST"]),
+        Route("/model/{model_id:path}/invoke-with-response-stream", bind(_bedrock_invoke), methods=["POST"]),
         Route("/{path:path}", bind(_not_found), methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     app = Starlette(routes=routes)

@@ -1,0 +1,91 @@
+"""Shared pieces of the real-client tests: the installed binaries, a recorder in front of the
+proxy, and comparisons between what a client sent and what reached the upstream.
+
+The clients are the real npm packages installed by scripts/install-clients.sh into .tools/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / ".tools"
+CLAUDE = TOOLS / "cc" / "node_modules" / ".bin" / "claude"
+CODEX = TOOLS / "codex" / "node_modules" / ".bin" / "codex"
+
+
+def missing(binary: Path) -> str | None:
+    """The skip reason when a client is not installed, else None."""
+    if binary.exists():
+        return None
+    return f"{binary.relative_to(REPO)} is not installed: run scripts/install-clients.sh"
+
+
+def big_pretty_json(rows: int = 150) -> str:
+    """A deterministic array of same-shaped objects, pretty-printed: what a tool prints and the
+    core turns into a table (or crushes)."""
+    records = [
+        {
+            "id": i,
+            "user": f"user{i:03d}",
+            "email": f"user{i:03d}@example.com",
+            "active": i % 7 != 0,
+            "roles": ["reader"] + (["admin"] if i % 50 == 0 else []),
+            "last_login": f"2026-11-{1 + i % 27:02d}T{i % 24:02d}:15:00Z",
+        }
+        for i in range(rows)
+    ]
+    return json.dumps(records, indent=2)
+
+
+def copy_stdlib_module(name: str, to: Path) -> None:
+    """Real code to read and grep: a stdlib module, copied so its path is ours."""
+    lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(lib / name, to)
+
+
+def directive(tool: str, arguments: object) -> str:
+    return f"[[fake:tool {tool} {json.dumps(arguments)}]]"
+
+
+@dataclass
+class Recorder:
+    """ASGI middleware in front of the proxy: keeps each POST body exactly as the client sent it.
+
+    It stands on the near side of the proxy, never inside it; the proxy under test is unchanged.
+    """
+
+    app: ASGIApp
+    bodies: list[tuple[str, bytes]] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def recording() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self.bodies.append((scope["path"], b"".join(chunks)))
+            return message
+
+        await self.app(scope, recording, send)
+
+    def posts(self, path: str) -> list[Any]:
+        return [json.loads(body) for p, body in self.bodies if p == path]
+
+
+def dumps(value: Any) -> str:
+    """Key order and values as they are: equal strings mean the same JSON, byte for byte."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
