@@ -135,6 +135,23 @@ def detect_kind(text: str) -> Kind:
     return Kind.TEXT
 
 
+# Agent harnesses put a few "Key: value" lines before a command's output (Codex's exec_command:
+# "Chunk ID: ..", "Wall time: ..", "Process exited with code 0", "Original token count: ..",
+# "Output:"). The header is kept verbatim and the output under it is routed on its own.
+_ENVELOPE_SEPARATOR = "\nOutput:\n"
+_ENVELOPE_LINE = re.compile(r"[A-Z][A-Za-z ]{1,30}: \S.{0,80}|Process exited with code -?[0-9]+")
+_ENVELOPE_MAX_LINES = 8
+
+
+def _split_envelope(text: str) -> tuple[str, str] | None:
+    head, sep, body = text.partition(_ENVELOPE_SEPARATOR)
+    if not sep or head.count("\n") >= _ENVELOPE_MAX_LINES:
+        return None
+    if not all(_ENVELOPE_LINE.fullmatch(line) for line in head.split("\n")):
+        return None
+    return head + sep, body
+
+
 def route(text: str, ctx: Context) -> Compressed | None:
     """The best rewrite of `text` allowed by `ctx`, or None when nothing pays.
 
@@ -143,6 +160,11 @@ def route(text: str, ctx: Context) -> Compressed | None:
     """
     if is_headroom_output(text):
         return None
+    envelope = _split_envelope(text)
+    if envelope is not None:
+        head, body = envelope
+        inner = route(body, ctx)
+        return None if inner is None else dataclasses.replace(inner, text=head + inner.text)
     lossless = compact_lossless(text, ctx)
     if ctx.lossless_only:
         return lossless

@@ -28,7 +28,11 @@ RETRY_STATUSES = frozenset({429, 503, 529})
 
 
 def default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
-    """The fast transport (aiohttp under httpx's API), sized from the settings."""
+    """The fast transport (aiohttp under httpx's API), sized from the settings.
+
+    httpx-aiohttp hands aiohttp only max_connections and the keep-alive expiry; the connector is
+    built here so that --max-keepalive bounds the idle connections too.
+    """
     from httpx_aiohttp import AiohttpTransport
 
     limits = httpx.Limits(
@@ -36,7 +40,31 @@ def default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
         max_keepalive_connections=settings.max_keepalive,
         keepalive_expiry=settings.keepalive_expiry_s,
     )
-    return AiohttpTransport(limits=limits, trust_env=False)
+    ssl_context = httpx.create_ssl_context(trust_env=False)
+
+    def session() -> aiohttp.ClientSession:  # built on first use, inside the event loop
+        connector = KeepaliveCappedConnector(
+            max_keepalive=settings.max_keepalive,
+            limit=settings.max_connections,
+            keepalive_timeout=settings.keepalive_expiry_s,
+            ssl=ssl_context,
+        )
+        return aiohttp.ClientSession(connector=connector)
+
+    return AiohttpTransport(limits=limits, trust_env=False, client=session)
+
+
+class KeepaliveCappedConnector(aiohttp.TCPConnector):
+    """A connector that keeps at most `max_keepalive` idle connections (aiohttp keeps all of them
+    until they expire): a connection released when that many are idle is closed instead."""
+
+    def __init__(self, *, max_keepalive: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.max_keepalive = max_keepalive
+
+    def _release(self, key, protocol, *, should_close: bool = False) -> None:  # type: ignore[no-untyped-def]
+        idle = sum(len(conns) for conns in self._conns.values())
+        super()._release(key, protocol, should_close=should_close or idle >= self.max_keepalive)
 
 
 def base_url(url: str) -> str:

@@ -382,11 +382,6 @@ def test_max_connections_bounds_upstream_connections(home: dict[str, str]) -> No
     assert pool_use(env={**home, "HEADROOM_MAX_CONNECTIONS": "2"}, concurrent=4, sequential=0).most_in_flight == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proxy gap: httpx-aiohttp 0.2 ignores Limits.max_keepalive_connections (only max_connections and "
-    "keepalive_expiry reach aiohttp's TCPConnector), so --max-keepalive 0 still reuses one connection",
-)
 def test_max_keepalive_bounds_idle_upstream_connections(home: dict[str, str]) -> None:
     # one after another: a kept-alive connection is reused; with none kept, each request opens one
     assert len(set(pool_use(env=home, concurrent=0, sequential=3).ports)) == 1

@@ -212,11 +212,6 @@ def test_the_upstream_sees_the_log_compressed(proxied: Run) -> None:
     assert "payment.capture failed" in seen[1] and len(seen[1]) < len(sent[1]) / 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core gap: Codex wraps exec_command output in a preamble (Chunk ID, Wall time, exit code, "
-    "Original token count, 'Output:'), and the router then sees text, not JSON: nothing is compressed",
-)
 def test_the_upstream_sees_the_big_json_compressed(proxied: Run) -> None:
     sent, seen = outputs(proxied.sent[-1]), outputs(proxied.upstream[-1])
     assert '"email": "user149@example.com"' in sent[0]

@@ -108,3 +108,12 @@ def test_error_lines_of_a_timestamped_log_survive(stamp):
     out = route("\n".join(lines), Context(Config()))
     assert out is not None and out.kind is Kind.LOG
     assert lines[100] in out.text and lines[250] in out.text
+
+
+def test_a_harness_header_is_kept_and_the_output_under_it_routed():
+    # Codex's exec_command wraps output in a header; the JSON under it is still JSON.
+    rows = json.dumps([{"id": i, "name": f"user{i}", "ok": True} for i in range(120)], indent=2)
+    head = "Chunk ID: 442a16\nWall time: 0.0000 seconds\nProcess exited with code 0\nOriginal token count: 7142\nOutput:\n"
+    out = route(head + rows, Context(Config()))
+    assert out is not None and out.text.startswith(head) and out.text[len(head):].startswith("[[headroom table")
+    assert route(head + "hello", Context(Config())) is None
