@@ -25,6 +25,9 @@ _PROXY_FIELDS = {
     "anthropic_api_url": "anthropic_api_url",
     "openai_api_url": "openai_api_url",
     "gemini_api_url": "gemini_api_url",
+    "backend": "backend",
+    "bedrock_api_url": "bedrock_api_url",
+    "region": "region",
 }
 
 
@@ -49,6 +52,9 @@ _PROXY_FIELDS = {
 @click.option("--anthropic-api-url", help="Anthropic upstream.  [env ANTHROPIC_TARGET_API_URL]")
 @click.option("--openai-api-url", help="OpenAI upstream.  [env OPENAI_TARGET_API_URL]")
 @click.option("--gemini-api-url", help="Gemini upstream.  [env GEMINI_TARGET_API_URL]")
+@click.option("--backend", help="anthropic, openrouter, bedrock, anyllm or litellm-<provider> (docs/backends.md).  [default: anthropic; env HEADROOM_BACKEND]")
+@click.option("--bedrock-api-url", help="Bedrock runtime endpoint.  [default: the region's; env BEDROCK_TARGET_API_URL]")
+@click.option("--region", help="AWS region for Bedrock.  [default: us-west-2; env HEADROOM_REGION]")
 def proxy_cmd(**options: Any) -> None:
     """Start the compressing proxy. Point clients at it:
 
@@ -57,23 +63,28 @@ def proxy_cmd(**options: Any) -> None:
       OPENAI_BASE_URL=http://localhost:8787/v1 your-app
     """
     try:
-        from headroom_proxy import Settings, SettingsError
+        from headroom_proxy import Settings, SettingsError, create_app
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(f"the proxy needs the proxy extra: pip install 'headroom[proxy]' ({exc})") from None
     try:
         settings = settings_from(options, Settings.from_env(os.environ))
+        app = create_app(settings)  # refuses unsafe or unusable settings; writes nothing
     except (SettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     from .banner import print_banner
     from .serve import serve
 
     print_banner(settings)
-    serve(settings)
+    serve(settings, app)
 
 
 def settings_from(options: dict[str, Any], base: Any) -> Any:
     """Apply the flags the user gave on top of settings read from the environment."""
+    from headroom_proxy.settings import parse_backend
+
     proxy = {field: options[name] for name, field in _PROXY_FIELDS.items() if options.get(name) is not None}
+    if "backend" in proxy:
+        proxy["backend"] = parse_backend("--backend", proxy["backend"])
     if options.get("no_optimize"):
         proxy["optimize"] = False
     if options.get("no_ccr_inject_tool"):

@@ -6,14 +6,13 @@ import os
 from typing import Any
 
 
-def serve(settings: Any) -> None:
+def serve(settings: Any, app: Any) -> None:
+    """Serve `app` (built from `settings`); with several workers each builds its own from the environment."""
     import uvicorn
-
-    from headroom_proxy import create_app
 
     common = dict(host=settings.host, port=settings.port, limit_concurrency=settings.limit_concurrency, log_level="warning")
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **common)
+        uvicorn.run(app, **common)
         return
     # Worker processes build their own app from the environment (headroom_proxy.server:app).
     os.environ.update(settings.to_env())

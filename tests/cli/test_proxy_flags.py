@@ -32,9 +32,14 @@ from starlette.routing import Route
 
 from headroom_cli.proxy_cmd import proxy_cmd, settings_from
 from headroom_core import RETRIEVE_TOOL_NAME
-from headroom_proxy import Settings, create_app
+from headroom_proxy import Settings, SettingsError, create_app
 from tests.proxy.servers import serve
-from tests.support.fake_upstream import RunningFakeUpstream, running_fake_upstream
+from tests.support.fake_upstream import (
+    FAKE_AWS_ACCESS_KEY_ID,
+    FAKE_AWS_SECRET_ACCESS_KEY,
+    RunningFakeUpstream,
+    running_fake_upstream,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -61,6 +66,9 @@ DOCUMENTED_FLAGS = {
     "--anthropic-api-url": "test_upstream_urls_route_each_provider",
     "--openai-api-url": "test_upstream_urls_route_each_provider",
     "--gemini-api-url": "test_upstream_urls_route_each_provider",
+    "--backend": "test_backend_bedrock_signs_and_routes_to_bedrock",
+    "--bedrock-api-url": "test_backend_bedrock_signs_and_routes_to_bedrock",
+    "--region": "test_backend_bedrock_signs_and_routes_to_bedrock",
 }
 
 QUESTION = "Which users are inactive, and how does billing handle failed payments?"
@@ -562,3 +570,25 @@ def test_upstream_urls_route_each_provider(fake: RunningFakeUpstream, home: dict
                 arrived = {id(f): len(f.requests) - before[id(f)] for f in (fake, other)}
                 assert arrived[id(target)] == 1 and sum(arrived.values()) == 1, (flag, env)
                 assert target.requests[-1].path == path
+
+
+def test_backend_bedrock_signs_and_routes_to_bedrock(fake: RunningFakeUpstream, home: dict[str, str]) -> None:
+    aws = {**home, "AWS_ACCESS_KEY_ID": FAKE_AWS_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_AWS_SECRET_ACCESS_KEY}
+    body = {**anthropic_body(), "model": "anthropic.claude-test-v1:0"}
+    for args, env, region in (
+        (("--backend", "bedrock", "--bedrock-api-url", fake.url, "--region", "eu-central-1"), aws, "eu-central-1"),
+        ((), {**aws, "HEADROOM_BACKEND": "bedrock", "BEDROCK_TARGET_API_URL": fake.url, "HEADROOM_REGION": "ap-south-1"}, "ap-south-1"),
+    ):
+        with serve(create_app(settings_for(*args, env=env))) as url:
+            response = httpx.post(url + "/v1/messages", json=body, headers={"x-api-key": "dummy"}, timeout=30)
+        assert response.status_code == 200, response.text
+        seen = fake.requests[-1]
+        assert seen.path == "/model/anthropic.claude-test-v1:0/invoke"
+        assert f"/{region}/bedrock/aws4_request" in seen.header("authorization")
+    # without the flag the default backend forwards Anthropic requests as they are
+    with serve(create_app(settings_for("--anthropic-api-url", fake.url, env=aws))) as url:
+        httpx.post(url + "/v1/messages", json=anthropic_body(), headers={"x-api-key": "dummy"}, timeout=30)
+    assert fake.requests[-1].path == "/v1/messages"
+    assert settings_for("--backend", "openrouter", env=home).backend == "openrouter"
+    with pytest.raises(SettingsError, match="backend='bedrock': expected AWS credentials"):
+        create_app(settings_for("--backend", "bedrock", env=home))
