@@ -3,7 +3,7 @@
 Codex opens `GET /v1/responses` as a WebSocket, sends `response.create` frames (a prewarm, then
 turns chained by `previous_response_id`), runs the tool the fake asks for in its sandbox and sends
 the output back incrementally. Skipped when the codex binary is not installed (it is an npm
-package: `npm install --no-audit --no-fund @openai/codex` in .tools/codex).
+package: scripts/install-clients.sh installs it in .tools/codex).
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.clients import CODEX, missing
 from tests.proxy.servers import running_proxy
 from tests.support.fake_upstream import RunningFakeUpstream, Transport
 
-REPO = Path(__file__).resolve().parents[2]
-CODEX = REPO / ".tools" / "codex" / "node_modules" / ".bin" / "codex"
 FLAGS = ["--skip-git-repo-check", "--disable", "plugins", "--disable", "remote_plugin", "--disable", "apps",
          "--disable", "in_app_updates", "--json", "-s", "workspace-write"]  # fmt: skip
 ANSWER = "Three payment captures timed out at 09:24."
 
-pytestmark = pytest.mark.skipif(not CODEX.exists(), reason=f"Codex CLI not installed at {CODEX} (npm install @openai/codex in .tools/codex)")
+pytestmark = pytest.mark.skipif(missing(CODEX) is not None, reason=missing(CODEX) or "")
 
 
 def service_log() -> str:
