@@ -137,12 +137,6 @@ def settings_for(*args: str, env: Mapping[str, str] | None = None) -> Settings:
     return settings_from(context.params, Settings.from_env(dict(env or {})))
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[RunningFakeUpstream]:
-    with running_fake_upstream() as running:
-        yield running
-
-
 @pytest.fixture()
 def home(tmp_path: Path) -> dict[str, str]:
     """HEADROOM_HOME inside the test's directory, so no test writes to the real ~/.headroom."""

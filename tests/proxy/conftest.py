@@ -5,13 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.proxy.servers import Faults, running_faults, running_proxy
-from tests.support.fake_upstream import RunningFakeUpstream, running_fake_upstream
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[RunningFakeUpstream]:
-    with running_fake_upstream() as running:
-        yield running
+from tests.support.fake_upstream import RunningFakeUpstream
 
 
 @pytest.fixture(scope="module")
