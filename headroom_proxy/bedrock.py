@@ -37,6 +37,7 @@ from .eventstream import EventStreamDecoder, EventStreamError
 from .forward import (
     ClientGone,
     Deps,
+    abandon,
     ask_components,
     begin,
     complete,
@@ -214,7 +215,7 @@ class Bedrock:
         except ProxyError as exc:
             return await fail(x, exc, deps)
         except ClientGone:
-            return await self._gone(x)
+            return await abandon(x, deps)
         x.status = upstream.status_code
         if upstream.status_code >= 400:
             return await self._error(x, upstream)
@@ -251,7 +252,7 @@ class Bedrock:
         except ProxyError as exc:
             return await fail(x, exc, deps)
         except ClientGone:
-            return await self._gone(x)
+            return await abandon(x, deps)
         x.status = upstream.status_code
         is_eventstream = upstream.headers.get("content-type", "").startswith(EVENTSTREAM)
         tap = BedrockStreamTap(is_translating=False) if is_eventstream else JsonUsageTap(Wire.ANTHROPIC)
@@ -286,11 +287,6 @@ class Bedrock:
     async def _send(self, request: Request, x: Exchange, url: str, headers: RawHeaders, content: bytes) -> httpx.Response:
         upstream, x.retries = await until_client_gone(request.receive, self.deps.upstream.send("POST", url, headers, content))
         return upstream
-
-    async def _gone(self, x: Exchange) -> Response:
-        x.is_client_gone, x.error = True, "client disconnected before the upstream answered"
-        await complete(x, self.deps)
-        return Response(status_code=499)
 
     async def _error(self, x: Exchange, upstream: httpx.Response) -> Response:
         """A Bedrock error (`{"message": ...}` plus x-amzn-ErrorType) in Anthropic's shape."""

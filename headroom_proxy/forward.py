@@ -69,9 +69,7 @@ async def forward(request: Request, route: Route, deps: Deps) -> Response | Rela
     except ProxyError as exc:
         return await fail(x, exc, deps)
     except ClientGone:
-        x.is_client_gone, x.error = True, "client disconnected before the upstream answered"
-        await complete(x, deps)
-        return Response(status_code=499)
+        return await abandon(x, deps)
     x.status = upstream.status_code
     tap = tap_for(x.route.wire, is_sse=is_sse(upstream), is_stripping_usage=prepared.is_stripping_usage)
     return RelayResponse(x, upstream, response_headers(x, upstream), tap, on_done=lambda: complete(x, deps))
@@ -171,6 +169,13 @@ async def fail(x: Exchange, exc: ProxyError, deps: Deps) -> Response:
     x.status, x.error = exc.status, str(exc)
     await complete(x, deps)
     return render_error(x.dialect, exc.status, str(exc))
+
+
+async def abandon(x: Exchange, deps: Deps) -> Response:
+    """Record that the client left before the upstream answered; the 499 goes nowhere but the log."""
+    x.is_client_gone, x.error = True, "client disconnected before the upstream answered"
+    await complete(x, deps)
+    return Response(status_code=499)
 
 
 async def complete(x: Exchange, deps: Deps) -> None:

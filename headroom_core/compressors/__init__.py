@@ -1,16 +1,17 @@
 """Compressors: pure functions `text, Context -> Compressed | None` (None: nothing worth doing).
 
 Each content kind has its own module; the router picks one. A compressor never catches broadly:
-the pipeline is the one place that fails open (STYLE 6.4).
+the pipeline is the one place that fails open (STYLE 6.4). This module holds what they share: the
+`Context` and `Compressed` records and the helpers that build an elided or a regrouped result.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..config import Config
-from ..markers import retrieval_id
+from ..markers import is_headroom_output, lossless_header, retrieval_id
 from ..result import Action, Kind
 
 
@@ -54,3 +55,39 @@ def elision(original: str, new_text_for: Callable[[str | None], str], kind: Kind
         reason=reason,
         originals=((rid, original),) if rid else (),
     )
+
+
+def selectable_lines(text: str, ctx: Context, min_lines: int) -> list[str] | None:
+    """The lines of `text` without its trailing blank ones, or None when a line-selecting compressor
+    must leave it alone: lossless only, already Headroom output, or fewer than `min_lines` lines."""
+    if ctx.lossless_only or is_headroom_output(text):
+        return None
+    lines = text.split("\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines if len(lines) >= min_lines else None
+
+
+def compacted(text: str, description: str, body: str, kind: Kind, reason: str) -> Compressed | None:
+    """A lossless regrouping of `text`: `body` under a header with its `description`, or None when
+    it is not shorter. The header, like every lossless form's, keeps a later pass from regrouping
+    it again (invariant 7)."""
+    out = lossless_header(description) + "\n" + body
+    if len(out) >= len(text):
+        return None
+    return Compressed(out, kind, Action.COMPACTED, reason)
+
+
+def runs(keep: Sequence[bool]) -> list[tuple[int, int, bool]]:
+    """`keep` cut into its longest runs of equal flags: (start, stop, is_kept), in order.
+
+    >>> runs([True, False, False, True])
+    [(0, 1, True), (1, 3, False), (3, 4, True)]
+    """
+    out: list[tuple[int, int, bool]] = []
+    start = 0
+    for i in range(1, len(keep) + 1):
+        if i == len(keep) or keep[i] != keep[start]:
+            out.append((start, i, bool(keep[start])))
+            start = i
+    return out

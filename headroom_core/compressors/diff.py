@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..markers import is_headroom_output, marker
 from ..result import Kind
-from . import Compressed, Context, elision
+from . import Compressed, Context, elision, runs
 from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 20
@@ -296,16 +296,11 @@ def _trim_hunk(hunk: _Hunk, change_cap: int, rid: str | None) -> list[str]:
         if line[:1] != "-" and line[:1] != "\\":
             new_line += 1
     out: list[str] = []
-    i = 0
-    while i < n:
-        if keep[i]:
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < n and not keep[j]:
-            j += 1
+    for i, j, is_kept in runs(keep):
         run = lines[i:j]
+        if is_kept:
+            out.extend(run)
+            continue
         added = sum(1 for line in run if line[:1] == "+")
         removed = sum(1 for line in run if line[:1] == "-")
         if not added and not removed and len(run) < MIN_CONTEXT_RUN:
@@ -314,7 +309,6 @@ def _trim_hunk(hunk: _Hunk, change_cap: int, rid: str | None) -> list[str]:
             out.append(marker(f"{len(run)} unchanged lines (new lines {numbers[i]}-{numbers[j - 1]})", rid))
         else:
             out.append(marker(f"{added + removed} changed lines elided (+{added} -{removed}; {len(run)} lines, near new line {numbers[i]})", rid))
-        i = j
     return out
 
 

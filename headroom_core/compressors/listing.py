@@ -13,9 +13,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..markers import is_headroom_output, lossless_header, marker
-from ..result import Action, Kind
-from . import Compressed, Context, elision
+from ..markers import marker
+from ..result import Kind
+from . import Compressed, Context, compacted, elision, selectable_lines
 from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 12
@@ -65,12 +65,8 @@ def compress_listing(text: str, ctx: Context) -> Compressed | None:
     mod_17.py
     [[headroom: 8 more entries in this directory (8 .py)]]
     """
-    if ctx.lossless_only or is_headroom_output(text):
-        return None
-    lines = text.split("\n")
-    while lines and not lines[-1]:
-        lines.pop()
-    if len(lines) < MIN_LINES:
+    lines = selectable_lines(text, ctx, MIN_LINES)
+    if lines is None:
         return None
     dirs = _parse_ls(lines)
     regrouped = dirs is None
@@ -84,11 +80,8 @@ def compress_listing(text: str, ctx: Context) -> Compressed | None:
     if kept == total:
         if not regrouped:
             return None
-        # A header, like every lossless form, so no later pass regroups it again (invariant 7).
-        out = lossless_header('grouped by directory: a "dir:" line, then the names in it') + "\n" + _render(dirs, keep, None, regrouped)
-        if len(out) >= len(text):
-            return None
-        return Compressed(out, Kind.LISTING, Action.COMPACTED, f"{total} paths grouped by directory")
+        description = 'grouped by directory: a "dir:" line, then the names in it'
+        return compacted(text, description, _render(dirs, keep, None, regrouped), Kind.LISTING, f"{total} paths grouped by directory")
     dirs_kept = sum(1 for d in dirs if d.name in keep)
     reason = f"kept {kept} of {total} entries in {dirs_kept} of {len(dirs)} directories"
 

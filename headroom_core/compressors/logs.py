@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..markers import is_headroom_output, marker
 from ..result import Kind
-from . import Compressed, Context, elision
+from . import Compressed, Context, elision, runs
 from ._relevance import anchors_in, discriminating_anchors, query_of
 
 MIN_LINES = 30
@@ -275,19 +275,10 @@ def _keep_representatives(keep: list[bool], lines: list[str], shapes: list[str],
 
 
 def _fill_small_gaps(keep: list[bool]) -> None:
-    i = 0
-    n = len(keep)
-    while i < n:
-        if keep[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not keep[j]:
-            j += 1
-        if j - i < MIN_GAP_LINES:
+    for i, j, is_kept in runs(keep):
+        if not is_kept and j - i < MIN_GAP_LINES:
             for k in range(i, j):
                 keep[k] = True
-        i = j
 
 
 def _census(flags: list[int], keep: list[bool]) -> str:
@@ -304,19 +295,12 @@ def _census(flags: list[int], keep: list[bool]) -> str:
 def _renderer(lines: list[str], flags: list[int], shapes: list[str], keep: list[bool]) -> Callable[[str | None], str]:
     def render(rid: str | None) -> str:
         out: list[str] = []
-        n = len(lines)
-        i = 0
-        while i < n:
-            if keep[i]:
-                out.append(lines[i])
-                i += 1
-                continue
-            j = i
-            while j < n and not keep[j]:
-                j += 1
-            previous = shapes[i - 1] if i > 0 else None
-            out.append(marker(_describe_gap(flags, shapes, i, j, previous), rid))
-            i = j
+        for i, j, is_kept in runs(keep):
+            if is_kept:
+                out.extend(lines[i:j])
+            else:
+                previous = shapes[i - 1] if i > 0 else None
+                out.append(marker(_describe_gap(flags, shapes, i, j, previous), rid))
         return "\n".join(out)
 
     return render

@@ -13,9 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..markers import is_headroom_output, lossless_header, marker
-from ..result import Action, Kind
-from . import Compressed, Context, elision
+from ..markers import marker
+from ..result import Kind
+from . import Compressed, Context, compacted, elision, selectable_lines
 from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
 
 MIN_LINES = 8
@@ -87,12 +87,8 @@ def compress_search(text: str, ctx: Context) -> Compressed | None:
     <BLANKLINE>
     [[headroom: kept 15 of 30 matches in 3 files]]
     """
-    if ctx.lossless_only or is_headroom_output(text):
-        return None
-    lines = text.split("\n")
-    while lines and not lines[-1]:
-        lines.pop()
-    if len(lines) < MIN_LINES:
+    lines = selectable_lines(text, ctx, MIN_LINES)
+    if lines is None:
         return None
     parsed = _parse(lines)
     if parsed is None:
@@ -106,12 +102,8 @@ def compress_search(text: str, ctx: Context) -> Compressed | None:
     if kept_matches == len(matches) and not dropped_other:
         if not parsed.numbered:
             return None
-        # A header, like every lossless form, so no later pass regroups it again (invariant 7).
-        header = lossless_header("grouped by file: the path once, then line:text for each match")
-        regrouped = header + "\n" + _render(parsed, keep, None, len(matches))
-        if len(regrouped) >= len(text):
-            return None
-        return Compressed(regrouped, Kind.SEARCH, Action.COMPACTED, f"{len(matches)} matches grouped by file")
+        description = "grouped by file: the path once, then line:text for each match"
+        return compacted(text, description, _render(parsed, keep, None, len(matches)), Kind.SEARCH, f"{len(matches)} matches grouped by file")
     files_kept = sum(1 for entries in parsed.files.values() if any(e.index in keep for e in entries))
     reason = f"kept {kept_matches} of {len(matches)} matches in {files_kept} of {len(parsed.files)} files"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .._types import Body, Path
 from ..errors import InvalidRequest
@@ -19,6 +19,23 @@ def expect_list(value: Any, path: Path, what: str = "an array") -> list[Any]:
     if not isinstance(value, list):
         raise InvalidRequest(path, what, value)
     return value
+
+
+def expect_role(message: dict[str, Any], path: Path, default: str | None = None) -> str:
+    """The `role` of a message or item (`default` when it has none), which must be a string."""
+    role = message.get("role", default)
+    if not isinstance(role, str):
+        raise InvalidRequest(path + ("role",), "a role string", role)
+    return role
+
+
+def messages(body: Body, key: str, default_role: str | None = None) -> Iterator[tuple[Path, dict[str, Any], str]]:
+    """(path, message, role) for each message of the array `body[key]`, checked as it goes: each
+    must be an object with a string role (`default_role` when it has none)."""
+    for i, message in enumerate(expect_list(body[key], (key,))):
+        path: Path = (key, i)
+        message = expect_dict(message, path)
+        yield path, message, expect_role(message, path, default_role)
 
 
 def expect_body(body: Any, required: str, wire_name: str, foreign: Iterable[str]) -> Body:

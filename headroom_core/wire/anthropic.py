@@ -8,7 +8,7 @@ from .._types import Path
 from ..errors import InvalidRequest
 from ..result import Source
 from ..segment import Segment
-from ._walk import args_text, expect_body, expect_dict, expect_list, splice
+from ._walk import args_text, expect_body, expect_dict, expect_list, messages, splice
 
 __all__ = ["segments", "splice"]
 
@@ -29,12 +29,7 @@ def segments(body: Any) -> list[Segment]:
 
     calls: dict[str, tuple[str | None, str]] = {}
     turn = 0
-    for i, message in enumerate(expect_list(body["messages"], ("messages",))):
-        path: Path = ("messages", i)
-        message = expect_dict(message, path)
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise InvalidRequest(path + ("role",), "a role string", role)
+    for path, message, role in messages(body, "messages"):
         if role == "assistant":
             out.extend(_assistant(message, path, turn, calls))
             turn += 1

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._types import Path
-from ..errors import InvalidRequest
 from ..result import Source
 from ..segment import Segment
-from ._walk import args_text, expect_body, expect_dict, expect_list, splice
+from ._walk import args_text, expect_body, expect_dict, expect_list, messages, splice
 
 __all__ = ["segments", "splice"]
 
@@ -26,12 +25,7 @@ def segments(body: Any) -> list[Segment]:
         out.extend(_parts(system, (key,), Source.SYSTEM, 0, {}))
     calls: dict[str, list[str]] = {}
     turn = 0
-    for i, content in enumerate(expect_list(body["contents"], ("contents",))):
-        path: Path = ("contents", i)
-        content = expect_dict(content, path)
-        role = content.get("role", "user")
-        if not isinstance(role, str):
-            raise InvalidRequest(path + ("role",), "a role string", role)
+    for path, content, role in messages(body, "contents", default_role="user"):
         source = Source.ASSISTANT_TEXT if role == "model" else Source.USER_TEXT
         out.extend(_parts(content, path, source, turn, calls))
         if role == "model":

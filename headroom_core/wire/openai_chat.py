@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._types import Path
-from ..errors import InvalidRequest
 from ..result import Source
 from ..segment import Segment
-from ._walk import args_text, expect_body, expect_dict, expect_list, splice
+from ._walk import args_text, expect_body, expect_dict, expect_list, messages, splice
 
 __all__ = ["segments", "splice"]
 
@@ -28,12 +27,7 @@ def segments(body: Any) -> list[Segment]:
     out: list[Segment] = []
     calls: dict[str, tuple[str | None, str]] = {}
     turn = 0
-    for i, message in enumerate(expect_list(body["messages"], ("messages",))):
-        path: Path = ("messages", i)
-        message = expect_dict(message, path)
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise InvalidRequest(path + ("role",), "a role string", role)
+    for path, message, role in messages(body, "messages"):
         source = _SOURCES.get(role)
         if source is None:
             continue  # unknown roles pass through untouched

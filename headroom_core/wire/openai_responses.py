@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._types import Path
-from ..errors import InvalidRequest
 from ..result import Source
 from ..segment import Segment
-from ._walk import args_text, expect_body, expect_dict, expect_list, splice
+from ._walk import args_text, expect_body, expect_dict, expect_list, expect_role, splice
 
 __all__ = ["segments", "splice"]
 
@@ -63,9 +62,7 @@ def _is_model_output(item: dict[str, Any]) -> bool:
 def _item(item: dict[str, Any], path: Path, turn: int, calls: dict[str, tuple[str | None, str]]) -> list[Segment]:
     kind = item.get("type")
     if kind in (None, "message"):
-        role = item.get("role")
-        if not isinstance(role, str):
-            raise InvalidRequest(path + ("role",), "a role string", role)
+        role = expect_role(item, path)
         source = _ROLE_SOURCES.get(role)
         return _texts(item.get("content"), path + ("content",), source, turn) if source else []
     if kind in ("function_call", "custom_tool_call"):

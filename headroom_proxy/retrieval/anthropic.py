@@ -8,7 +8,7 @@ from typing import Any
 from headroom_core import RETRIEVE_TOOL_NAME, Wire, retrieve_tool
 
 from ..usage import event_data
-from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage
+from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage, with_appended_tool
 
 _TOOL = retrieve_tool(Wire.ANTHROPIC)
 _INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -16,13 +16,10 @@ _INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_
 
 def with_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     """`body` with the retrieve tool appended to `tools`, or None when it must not be added."""
-    tools = body.get("tools", [])
     choice = body.get("tool_choice")
-    if not isinstance(tools, list) or (isinstance(choice, dict) and choice.get("type") == "none"):
+    if isinstance(choice, dict) and choice.get("type") == "none":
         return None
-    if any(isinstance(t, dict) and t.get("name") == RETRIEVE_TOOL_NAME for t in tools):
-        return None
-    return {**body, "tools": [*tools, _TOOL]}
+    return with_appended_tool(body, _TOOL)
 
 
 def _is_retrieve(block: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from headroom_core import RETRIEVE_TOOL_NAME, Wire, retrieve_tool
 
 from ..usage import event_data
-from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage
+from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage, with_appended_tool
 
 _TOOL = retrieve_tool(Wire.OPENAI_CHAT)
 _DONE = b"data: [DONE]\n\n"
@@ -24,12 +24,9 @@ def _tool_name(tool: Any) -> Any:
 def with_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     """`body` with the retrieve tool appended to `tools`, or None when it must not be added: the
     legacy `functions` field cannot be mixed with `tools`, and only choice 0 is ever continued."""
-    tools = body.get("tools", [])
-    if not isinstance(tools, list) or "functions" in body or body.get("n", 1) not in (1, None):
+    if "functions" in body or body.get("n", 1) not in (1, None) or body.get("tool_choice") == "none":
         return None
-    if body.get("tool_choice") == "none" or any(_tool_name(t) == RETRIEVE_TOOL_NAME for t in tools):
-        return None
-    return {**body, "tools": [*tools, _TOOL]}
+    return with_appended_tool(body, _TOOL, _tool_name)
 
 
 def _is_retrieve(call: Any) -> bool:

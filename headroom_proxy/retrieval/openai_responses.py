@@ -9,7 +9,7 @@ from typing import Any
 from headroom_core import RETRIEVE_TOOL_NAME, Wire, retrieve_tool
 
 from ..usage import event_data
-from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage
+from .turn import Answer, Call, Outcome, decode, parse_arguments, sse, sum_usage, with_appended_tool
 
 _TOOL = retrieve_tool(Wire.OPENAI_RESPONSES)
 # Output items the client must act on (the provider runs web search, code interpreter, ... itself).
@@ -21,12 +21,9 @@ _ENDING = frozenset({"response.incomplete", "response.failed"})
 
 
 def with_tool(body: dict[str, Any]) -> dict[str, Any] | None:
-    tools = body.get("tools", [])
-    if not isinstance(tools, list) or body.get("tool_choice") == "none":
+    if body.get("tool_choice") == "none":
         return None
-    if any(isinstance(t, dict) and t.get("name") == RETRIEVE_TOOL_NAME for t in tools):
-        return None
-    return {**body, "tools": [*tools, _TOOL]}
+    return with_appended_tool(body, _TOOL)
 
 
 def _is_retrieve(item: Any) -> bool:

@@ -1,14 +1,15 @@
 """What one model turn asked of the retrieve tool, and what goes back: shared by the wire modules.
 
 `Call` is one retrieve call the model made, `Answer` the proxy's tool result for it, `Outcome` how a
-round ended. `sum_usage` adds the usage objects of several rounds, whatever the wire's field names.
+round ended. `sum_usage` adds the usage objects of several rounds, whatever the wire's field names;
+`with_appended_tool` adds a tool to a request unless it already has one of that name.
 Knows no wire format and no HTTP.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 
@@ -56,6 +57,27 @@ def parse_arguments(raw: Any) -> dict[str, Any] | None:
             return None
         return value if isinstance(value, dict) else None
     return None
+
+
+def top_level_name(tool: Any) -> Any:
+    """A tool definition's `name` (Anthropic, Responses), or None when it is not an object."""
+    return tool.get("name") if isinstance(tool, dict) else None
+
+
+def with_appended_tool(body: dict[str, Any], tool: dict[str, Any], name_of: Callable[[Any], Any] = top_level_name) -> dict[str, Any] | None:
+    """`body` with `tool` appended to its `tools`, or None when `tools` is not a list or already
+    holds a tool of that name (`name_of` reads a tool definition's name).
+
+    >>> with_appended_tool({"tools": [{"name": "a"}]}, {"name": "b"})
+    {'tools': [{'name': 'a'}, {'name': 'b'}]}
+    >>> with_appended_tool({"tools": [{"name": "b"}]}, {"name": "b"}) is None
+    True
+    """
+    tools = body.get("tools", [])
+    name = name_of(tool)
+    if not isinstance(tools, list) or any(name_of(t) == name for t in tools):
+        return None
+    return {**body, "tools": [*tools, tool]}
 
 
 def decode(data: bytes) -> Any:

@@ -1,5 +1,6 @@
 """Shared pieces of the real-client tests: the installed binaries, a recorder in front of the
-proxy, and comparisons between what a client sent and what reached the upstream.
+proxy, one run of a client straight at the fake upstream or through the proxy, and comparisons
+between what a client sent and what reached the upstream.
 
 The clients are the real npm packages installed by scripts/install-clients.sh into .tools/.
 """
@@ -8,12 +9,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from headroom_core import RETRIEVE_TOOL_NAME
+from headroom_proxy import Settings, create_app
+from tests.proxy.servers import serve
+from tests.support.fake_upstream import running_fake_upstream
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".tools"
@@ -89,3 +97,55 @@ class Recorder:
 def dumps(value: Any) -> str:
     """Key order and values as they are: equal strings mean the same JSON, byte for byte."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# Runs a client against a base URL (the fake upstream's or the proxy's) and returns when it exits.
+Launch = Callable[[str], "subprocess.CompletedProcess[str]"]
+_Run = TypeVar("_Run", bound="ClientRun")
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    """One run of a client: its JSON events (one per stdout line), the request bodies it sent
+    (through the proxy only) and those the upstream received."""
+
+    returncode: int
+    stderr: str
+    events: list[dict[str, Any]]
+    sent: list[dict[str, Any]]
+    upstream: list[dict[str, Any]]
+
+    @classmethod
+    def direct(cls: type[_Run], launch: Launch, path: str) -> _Run:
+        """Run the client straight at the fake upstream; `path` is the API path it POSTs to."""
+        with running_fake_upstream() as fake:
+            done = launch(fake.url)
+            upstream = upstream_posts(fake.requests, path)
+        return cls.from_process(done, upstream, upstream)
+
+    @classmethod
+    def proxied(cls: type[_Run], launch: Launch, path: str) -> _Run:
+        """Run the client through the proxy (with a Recorder in front of it) to the fake upstream."""
+        with running_fake_upstream() as fake:
+            settings = Settings.from_env({}, anthropic_api_url=fake.url, openai_api_url=fake.url, stateless=True)
+            recorder = Recorder(create_app(settings))
+            with serve(recorder) as url:
+                done = launch(url)
+            return cls.from_process(done, recorder.posts(path), upstream_posts(fake.requests, path))
+
+    @classmethod
+    def from_process(cls: type[_Run], done: subprocess.CompletedProcess[str], sent: list[dict[str, Any]], upstream: list[dict[str, Any]]) -> _Run:
+        events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        return cls(done.returncode, done.stderr, events, sent, upstream)
+
+
+def upstream_posts(fake_requests: list[Any], path: str) -> list[dict[str, Any]]:
+    """The JSON bodies the fake upstream received in POSTs to `path`, in order."""
+    return [r.json for r in fake_requests if r.method == "POST" and r.path == path]
+
+
+def assert_tools_kept(sent: list[Any], upstream: list[Any]) -> None:
+    """The client's tools go upstream byte-identical and in order; the proxy may add its retrieve
+    tool after them (it answers those calls itself)."""
+    assert dumps(upstream[: len(sent)]) == dumps(sent)
+    assert [t.get("name") for t in upstream[len(sent) :]] in ([], [RETRIEVE_TOOL_NAME])

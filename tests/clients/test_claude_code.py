@@ -9,29 +9,23 @@ client sent with what reached the upstream).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from headroom_core import RETRIEVE_TOOL_NAME
-from headroom_proxy import Settings, create_app
 from tests.clients.clients import (
     CLAUDE,
-    Recorder,
+    ClientRun,
+    assert_tools_kept,
     big_pretty_json,
     copy_stdlib_module,
     directive,
     dumps,
     missing,
 )
-from tests.proxy.servers import serve
-from tests.support.fake_upstream import running_fake_upstream
 
 pytestmark = [
     pytest.mark.skipif(missing(CLAUDE) is not None, reason=str(missing(CLAUDE))),
@@ -42,16 +36,9 @@ FINAL_TEXT = "textwrap_copy.py wraps text; 150 users exported, 22 of them inacti
 TOOLS = ("Read", "Bash", "Grep")
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(ClientRun):
     """One `claude -p` run: its stream-json events, the requests the client sent (through the
     proxy only) and the requests the upstream received."""
-
-    returncode: int
-    stderr: str
-    events: list[dict[str, Any]]
-    sent: list[dict[str, Any]]
-    upstream: list[dict[str, Any]]
 
     @property
     def result(self) -> dict[str, Any]:
@@ -120,31 +107,14 @@ def run_claude(base_url: str, home: Path, work: Path) -> subprocess.CompletedPro
     return subprocess.run(args, check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
 
 
-def run(done: subprocess.CompletedProcess[str], sent: list[dict[str, Any]], upstream: list[dict[str, Any]]) -> Run:
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return Run(done.returncode, done.stderr, events, sent, upstream)
-
-
-def messages_posts(fake_requests: list[Any]) -> list[dict[str, Any]]:
-    return [r.json for r in fake_requests if r.method == "POST" and r.path == "/v1/messages"]
-
-
 @pytest.fixture(scope="module")
 def direct(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    with running_fake_upstream() as fake:
-        done = run_claude(fake.url, tmp_path_factory.mktemp("cc-home-direct"), work)
-        upstream = messages_posts(fake.requests)
-    return run(done, upstream, upstream)
+    return Run.direct(lambda url: run_claude(url, tmp_path_factory.mktemp("cc-home-direct"), work), "/v1/messages")
 
 
 @pytest.fixture(scope="module")
-def proxied(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    with running_fake_upstream() as fake:
-        settings = Settings.from_env({}, anthropic_api_url=fake.url, openai_api_url=fake.url, stateless=True)
-        recorder = Recorder(create_app(settings))
-        with serve(recorder) as url:
-            done = run_claude(url, tmp_path_factory.mktemp("cc-home-proxied"), work)
-        yield run(done, recorder.posts("/v1/messages"), messages_posts(fake.requests))
+def proxied(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return Run.proxied(lambda url: run_claude(url, tmp_path_factory.mktemp("cc-home-proxied"), work), "/v1/messages")
 
 
 def test_the_loop_runs_every_tool(direct: Run) -> None:
@@ -186,13 +156,6 @@ def test_everything_but_tool_results_reaches_the_upstream_unchanged(proxied: Run
                     assert dumps(out) == dumps(block)
     thinking = [b for m in proxied.upstream[-1]["messages"] if m["role"] == "assistant" for b in m["content"] if b["type"] == "thinking"]
     assert len(thinking) == 3 and all(b["signature"] for b in thinking)
-
-
-def assert_tools_kept(sent: list[Any], upstream: list[Any]) -> None:
-    """The client's tools go upstream byte-identical and in order; the proxy may add its retrieve
-    tool after them (it answers those calls itself)."""
-    assert dumps(upstream[: len(sent)]) == dumps(sent)
-    assert [t["name"] for t in upstream[len(sent) :]] in ([], [RETRIEVE_TOOL_NAME])
 
 
 def tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,28 +9,22 @@ recorder in front of it, so the tests can compare what Codex sent with what reac
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from headroom_core import RETRIEVE_TOOL_NAME
-from headroom_proxy import Settings, create_app
 from tests.clients.clients import (
     CODEX,
-    Recorder,
+    ClientRun,
+    assert_tools_kept,
     big_pretty_json,
     directive,
     dumps,
     missing,
 )
-from tests.proxy.servers import serve
-from tests.support.fake_upstream import running_fake_upstream
 
 pytestmark = [
     pytest.mark.skipif(missing(CODEX) is not None, reason=str(missing(CODEX))),
@@ -64,16 +58,9 @@ def service_log() -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(ClientRun):
     """One `codex exec` run: its JSON events, what Codex sent (through the proxy only) and what
     the upstream received."""
-
-    returncode: int
-    stderr: str
-    events: list[dict[str, Any]]
-    sent: list[dict[str, Any]]
-    upstream: list[dict[str, Any]]
 
     def items(self, kind: str) -> list[dict[str, Any]]:
         return [e["item"] for e in self.events if e.get("type") == "item.completed" and e["item"].get("type") == kind]
@@ -128,31 +115,14 @@ enabled = false
     )
 
 
-def run(done: subprocess.CompletedProcess[str], sent: list[dict[str, Any]], upstream: list[dict[str, Any]]) -> Run:
-    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return Run(done.returncode, done.stderr, events, sent, upstream)
-
-
-def responses_posts(fake_requests: list[Any]) -> list[dict[str, Any]]:
-    return [r.json for r in fake_requests if r.method == "POST" and r.path == "/v1/responses"]
-
-
 @pytest.fixture(scope="module")
 def direct(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    with running_fake_upstream() as fake:
-        done = run_codex(fake.url, tmp_path_factory.mktemp("codex-home-direct"), work)
-        upstream = responses_posts(fake.requests)
-    return run(done, upstream, upstream)
+    return Run.direct(lambda url: run_codex(url, tmp_path_factory.mktemp("codex-home-direct"), work), "/v1/responses")
 
 
 @pytest.fixture(scope="module")
-def proxied(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    with running_fake_upstream() as fake:
-        settings = Settings.from_env({}, anthropic_api_url=fake.url, openai_api_url=fake.url, stateless=True)
-        recorder = Recorder(create_app(settings))
-        with serve(recorder) as url:
-            done = run_codex(url, tmp_path_factory.mktemp("codex-home-proxied"), work)
-        yield run(done, recorder.posts("/v1/responses"), responses_posts(fake.requests))
+def proxied(work: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return Run.proxied(lambda url: run_codex(url, tmp_path_factory.mktemp("codex-home-proxied"), work), "/v1/responses")
 
 
 def test_the_loop_runs_both_commands(direct: Run) -> None:
@@ -187,13 +157,6 @@ def test_everything_but_tool_output_reaches_the_upstream_unchanged(proxied: Run)
                 assert dumps(after) == dumps(before)
     reasoning = [i for i in proxied.upstream[-1]["input"] if i.get("type") == "reasoning"]
     assert reasoning and all(i.get("encrypted_content") for i in reasoning)
-
-
-def assert_tools_kept(sent: list[Any], upstream: list[Any]) -> None:
-    """The client's tools go upstream byte-identical and in order; the proxy may add its retrieve
-    tool after them (it answers those calls itself)."""
-    assert dumps(upstream[: len(sent)]) == dumps(sent)
-    assert [t.get("name") for t in upstream[len(sent) :]] in ([], [RETRIEVE_TOOL_NAME])
 
 
 def outputs(body: dict[str, Any]) -> list[str]:

@@ -19,6 +19,18 @@ def case(kind: str, name: str) -> str:
 
 def assert_sound(compressor: Compressor, text: str, ctx: Context, label: str) -> Compressed:
     """Compress `text`, check the invariants, print the savings and return the result."""
+    out = assert_smaller_and_stable(compressor, text, ctx, label)
+    ids = {m["id"] for m in MARKER_PATTERN.finditer(out.text)}
+    if out.originals:
+        assert ids == {rid for rid, _ in out.originals}
+        for rid, _ in out.originals:
+            assert retrieve(dict(out.originals), rid) == text
+    return out
+
+
+def assert_smaller_and_stable(compressor: Compressor, text: str, ctx: Context, label: str) -> Compressed:
+    """Compress `text`: fewer tokens, the same output again, and nothing more to do on the output.
+    Prints the savings and returns the result."""
     out = compressor(text, ctx)
     assert out is not None, f"{label}: nothing compressed"
     before, after = count_tokens(text), count_tokens(out.text)
@@ -27,12 +39,15 @@ def assert_sound(compressor: Compressor, text: str, ctx: Context, label: str) ->
     # Deterministic, and compressing the output again changes nothing (invariant 7).
     assert compressor(text, ctx) == out
     assert compressor(out.text, ctx) is None
-    ids = {m["id"] for m in MARKER_PATTERN.finditer(out.text)}
-    if out.originals:
-        assert ids == {rid for rid, _ in out.originals}
-        for rid, _ in out.originals:
-            assert retrieve(dict(out.originals), rid) == text
     return out
+
+
+def assert_kept_in_order(out_text: str, text: str) -> None:
+    """Every line of `out_text` but its markers is a line of `text`, in the same order."""
+    lines = text.split("\n")
+    position = 0
+    for line in non_marker_lines(out_text):
+        position = lines.index(line, position) + 1  # raises when a line was invented or reordered
 
 
 def non_marker_lines(text: str) -> list[str]:

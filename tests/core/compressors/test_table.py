@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from headroom_core import MARKER_PATTERN, Kind, compress, count_tokens, retrieve
+from headroom_core import MARKER_PATTERN, Kind, compress, retrieve
 from headroom_core.compressors import Compressed, Context
 from headroom_core.compressors.table import compress_table
 from headroom_core.config import Config
 from headroom_core.router import detect_kind
-from tests.core.compressors.soundness import case, markers, non_marker_lines
+from tests.core.compressors.soundness import assert_smaller_and_stable, case, markers, non_marker_lines
 
 # (case, question, header lines, the row the question asks about)
 ASKED = [
@@ -43,13 +43,7 @@ ASKED = [
 def _sound(text: str, ctx: Context, label: str) -> Compressed:
     """Like soundness.assert_sound, for a compressor with one marker carrying the id and short
     id-less markers where rows are missing (the JSON crusher's form)."""
-    out = compress_table(text, ctx)
-    assert out is not None, f"{label}: nothing compressed"
-    before, after = count_tokens(text), count_tokens(out.text)
-    print(f"{label}: {before} -> {after} tokens, saved {1 - after / before:.0%} ({out.reason})")
-    assert after < before
-    assert compress_table(text, ctx) == out
-    assert compress_table(out.text, ctx) is None
+    out = assert_smaller_and_stable(compress_table, text, ctx, label)
     ids = [m["id"] for m in MARKER_PATTERN.finditer(out.text) if m["id"]]
     assert ids == [rid for rid, _ in out.originals]
     for rid, _ in out.originals:
