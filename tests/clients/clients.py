@@ -107,13 +107,14 @@ _Run = TypeVar("_Run", bound="ClientRun")
 @dataclass(frozen=True)
 class ClientRun:
     """One run of a client: its JSON events (one per stdout line), the request bodies it sent
-    (through the proxy only) and those the upstream received."""
+    (through the proxy only) and those the upstream received, decoded and as raw bytes."""
 
     returncode: int
     stderr: str
     events: list[dict[str, Any]]
     sent: list[dict[str, Any]]
     upstream: list[dict[str, Any]]
+    upstream_raw: list[bytes] = field(default_factory=list)
 
     @classmethod
     def direct(cls: type[_Run], launch: Launch, path: str) -> _Run:
@@ -121,7 +122,7 @@ class ClientRun:
         with running_fake_upstream() as fake:
             done = launch(fake.url)
             upstream = upstream_posts(fake.requests, path)
-        return cls.from_process(done, upstream, upstream)
+        return cls.from_process(done, upstream, upstream, upstream_raw_posts(fake.requests, path))
 
     @classmethod
     def proxied(cls: type[_Run], launch: Launch, path: str) -> _Run:
@@ -131,17 +132,24 @@ class ClientRun:
             recorder = Recorder(create_app(settings))
             with serve(recorder) as url:
                 done = launch(url)
-            return cls.from_process(done, recorder.posts(path), upstream_posts(fake.requests, path))
+            return cls.from_process(done, recorder.posts(path), upstream_posts(fake.requests, path), upstream_raw_posts(fake.requests, path))
 
     @classmethod
-    def from_process(cls: type[_Run], done: subprocess.CompletedProcess[str], sent: list[dict[str, Any]], upstream: list[dict[str, Any]]) -> _Run:
+    def from_process(
+        cls: type[_Run], done: subprocess.CompletedProcess[str], sent: list[dict[str, Any]], upstream: list[dict[str, Any]], upstream_raw: list[bytes] | None = None
+    ) -> _Run:
         events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-        return cls(done.returncode, done.stderr, events, sent, upstream)
+        return cls(done.returncode, done.stderr, events, sent, upstream, list(upstream_raw or ()))
 
 
 def upstream_posts(fake_requests: list[Any], path: str) -> list[dict[str, Any]]:
     """The JSON bodies the fake upstream received in POSTs to `path`, in order."""
     return [r.json for r in fake_requests if r.method == "POST" and r.path == path]
+
+
+def upstream_raw_posts(fake_requests: list[Any], path: str) -> list[bytes]:
+    """The bodies the fake upstream received in POSTs to `path`, byte for byte, in order."""
+    return [r.body for r in fake_requests if r.method == "POST" and r.path == path]
 
 
 def assert_tools_kept(sent: list[Any], upstream: list[Any]) -> None:

@@ -2,7 +2,9 @@
 
 It owns the far side of the wire: it answers like api.anthropic.com and api.openai.com do
 (JSON bodies, SSE event streams, a Responses WebSocket, provider-shaped errors) and records
-every request it gets, byte for byte. It knows nothing of Headroom.
+every request it gets, byte for byte. It knows nothing of Headroom but the shape of its markers
+and the name of its retrieve tool, so that a test can script a retrieve call (``[[fake:retrieve]]``)
+without knowing the retrieval id in advance.
 
 Routes (all on one app, so one fake can stand behind any client):
 
@@ -32,6 +34,10 @@ What it answers is scripted by directives in the newest user text or tool output
     [[fake:delay_ms 250]]        wait before answering
     [[fake:also NAME {json}]]    one more call in the same turn as the tool directive before it
     [[fake:preface some words]]  the text the model writes before its tool call(s) in a turn
+    [[fake:retrieve]]            a tool turn like ``[[fake:tool ...]]``: call ``headroom_retrieve``
+    [[fake:retrieve QUERY]]      with ``{"id": ...}`` (and ``"query"``), the id being the first one a
+                                 marker in the request's conversation carries; with no such marker
+                                 the turn is a text reply saying so (`NO_MARKER_TEXT`)
 
 Usage in a test::
 
@@ -69,12 +75,16 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from headroom_core import MARKER_PATTERN, RETRIEVE_TOOL_NAME
+
 __all__ = [
     "DEFAULT_TEXT",
     "FAKE_AWS_ACCESS_KEY_ID",
     "FAKE_AWS_SECRET_ACCESS_KEY",
+    "NO_MARKER_TEXT",
     "FakeUpstream",
     "RecordedRequest",
+    "RetrieveArguments",
     "RunningFakeUpstream",
     "Script",
     "ToolCall",
@@ -91,6 +101,7 @@ __all__ = [
 
 DEFAULT_TEXT = "Hello from the fake upstream."
 DEFAULT_THINKING = "The user wants an answer; I will give it plainly."
+NO_MARKER_TEXT = "[[fake:retrieve]] found no marker with a retrieval id in the request."
 
 Event = tuple[str, dict[str, Any]]
 """One stream event: its SSE ``event:`` name and its JSON data."""
@@ -167,6 +178,32 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrieveArguments:
+    """The arguments of a ``[[fake:retrieve]]`` call, before the request names the id."""
+
+    query: str | None = None
+
+    def resolved(self, conversation: Any) -> dict[str, str] | None:
+        """``{"id": ...}`` (and ``"query"``) for the first marker in `conversation`, or None."""
+        rid = _first_retrieval_id(conversation)
+        if rid is None:
+            return None
+        return {"id": rid} if self.query is None else {"id": rid, "query": self.query}
+
+
+def _first_retrieval_id(value: Any) -> str | None:
+    """The retrieval id of the first marker in any string under `value`, in document order."""
+    if isinstance(value, str):
+        return next((m.group("id") for m in MARKER_PATTERN.finditer(value) if m.group("id")), None)
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        rid = _first_retrieval_id(child)
+        if rid is not None:
+            return rid
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Script:
     """What the directives in a prompt ask the fake to do."""
 
@@ -206,6 +243,11 @@ def _directive_tool(script: Script, rest: str) -> Script:
     return dataclasses.replace(script, tool_calls=(*script.tool_calls, ToolCall(name, arguments)))
 
 
+def _directive_retrieve(script: Script, rest: str) -> Script:
+    call = ToolCall(RETRIEVE_TOOL_NAME, RetrieveArguments(rest.strip() or None))
+    return dataclasses.replace(script, tool_calls=(*script.tool_calls, call))
+
+
 def _directive_also(script: Script, rest: str) -> Script:
     call = _directive_tool(Script(), rest).tool_calls[0]
     return dataclasses.replace(script, also=(*script.also, (len(script.tool_calls) - 1, call)))
@@ -214,6 +256,7 @@ def _directive_also(script: Script, rest: str) -> Script:
 _DIRECTIVES: dict[str, Callable[[Script, str], Script]] = {
     "tool": _directive_tool,
     "also": _directive_also,
+    "retrieve": _directive_retrieve,
     "preface": lambda s, rest: dataclasses.replace(s, preface=rest.strip()),
     "text": lambda s, rest: dataclasses.replace(s, text=rest.strip()),
     "thinking": lambda s, rest: dataclasses.replace(s, thinking=rest.strip()),
@@ -271,8 +314,12 @@ def parse_script(text: str) -> Script | None:
     return script if found else None
 
 
-def _reply(turns: Sequence[tuple[str, int]], *, wants_thinking: bool) -> Reply:
-    """Pick the reply for this turn from (user-side text, model turns after it), newest first."""
+def _reply(turns: Sequence[tuple[str, int]], *, wants_thinking: bool, conversation: Any = None) -> Reply:
+    """Pick the reply for this turn from (user-side text, model turns after it), newest first.
+
+    `conversation` is the request's messages (or input items, or contents): where a
+    ``[[fake:retrieve]]`` turn finds its retrieval id.
+    """
     for text, model_turns_after in turns:
         script = parse_script(text)
         if script is None:
@@ -282,6 +329,11 @@ def _reply(turns: Sequence[tuple[str, int]], *, wants_thinking: bool) -> Reply:
         else:
             tool_call = None
         thinking = script.thinking if wants_thinking else None
+        if tool_call is not None and isinstance(tool_call.arguments, RetrieveArguments):
+            arguments = tool_call.arguments.resolved(conversation)
+            if arguments is None:
+                return Reply(NO_MARKER_TEXT, None, thinking, script)
+            tool_call = ToolCall(tool_call.name, arguments)
         extra = tuple(call for turn, call in script.also if turn == model_turns_after) if tool_call is not None else ()
         preface = script.preface if tool_call is not None else None
         return Reply(script.text, tool_call, thinking, script, extra, preface)
@@ -408,7 +460,7 @@ def _anthropic_turns(body: dict[str, Any]) -> list[tuple[str, int]]:
 def _anthropic_reply(body: dict[str, Any]) -> Reply:
     thinking = body.get("thinking")
     wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-    return _reply(_anthropic_turns(body), wants_thinking=wants_thinking)
+    return _reply(_anthropic_turns(body), wants_thinking=wants_thinking, conversation=body.get("messages"))
 
 
 def _anthropic_content(reply: Reply, seed: str) -> list[dict[str, Any]]:
@@ -646,7 +698,7 @@ async def _chat_completions(fake: FakeUpstream, request: Request) -> Response:
     raw, body = await _record(fake, request)
     if not isinstance(body, dict):
         return JSONResponse(_openai_error_body(400, "We could not parse the JSON body of your request."), 400)
-    reply = _reply(_chat_turns(body), wants_thinking=False)
+    reply = _reply(_chat_turns(body), wants_thinking=False, conversation=body.get("messages"))
     await asyncio.sleep(reply.script.delay_ms / 1000)
     if reply.script.error_status is not None:
         return _openai_error(reply.script.error_status)
@@ -914,7 +966,7 @@ def _responses_answer(fake: FakeUpstream, body: dict[str, Any], raw: bytes) -> t
             error = {"error": {"message": message, "type": "invalid_request_error", "param": "previous_response_id", "code": "previous_response_not_found"}}
             raise _ResponsesError(400, error)
         items = fake.responses_history[previous] + items
-    reply = _reply(_responses_turns(items), wants_thinking=body.get("reasoning") is not None)
+    reply = _reply(_responses_turns(items), wants_thinking=body.get("reasoning") is not None, conversation=items)
     seed = _digest(raw)
     generate = body.get("generate", True) is not False
     output = _responses_output(body, items, reply, seed) if generate else []
@@ -1043,7 +1095,7 @@ async def _gemini(fake: FakeUpstream, request: Request) -> Response:
         return _google_error(404, f"models/{model}:{method} is not found")
     if not isinstance(body, dict):
         return _google_error(400, "Invalid JSON payload received.")
-    reply = _reply(_gemini_turns(body), wants_thinking=False)
+    reply = _reply(_gemini_turns(body), wants_thinking=False, conversation=body.get("contents"))
     await asyncio.sleep(reply.script.delay_ms / 1000)
     if reply.script.error_status is not None:
         return _google_error(reply.script.error_status, f"fake error {reply.script.error_status}")

@@ -11,8 +11,11 @@ import openai
 import pytest
 from websockets.sync.client import connect
 
+from headroom_core import RETRIEVE_TOOL_NAME
 from tests.support.fake_upstream import (
     DEFAULT_TEXT,
+    NO_MARKER_TEXT,
+    RetrieveArguments,
     RunningFakeUpstream,
     ToolCall,
     Transport,
@@ -189,3 +192,47 @@ def test_responses_websocket_continues_with_previous_response_id(fake: RunningFa
     assert second["output"][0]["content"][0]["text"] == DEFAULT_TEXT
     frames = [r for r in fake.requests if r.transport is Transport.WS_MESSAGE]
     assert [f.json["type"] for f in frames[-3:]] == ["response.create"] * 3
+
+
+MARKED = "[[headroom: 120 of 150 rows elided (ids 30-149); retrieve id=3f2a9c1b7d4e]] and later [[headroom: 9 lines elided; retrieve id=0123456789ab]]"
+
+
+def test_parse_script_reads_retrieve_as_a_tool_turn() -> None:
+    script = parse_script('[[fake:retrieve]] [[fake:also Bash {"command": "ls"}]] [[fake:retrieve user042]] [[fake:text ok]]')
+    assert script is not None
+    assert script.tool_calls == (ToolCall(RETRIEVE_TOOL_NAME, RetrieveArguments()), ToolCall(RETRIEVE_TOOL_NAME, RetrieveArguments("user042")))
+    assert script.also == ((0, ToolCall("Bash", {"command": "ls"})),)
+
+
+def test_retrieve_calls_with_the_first_marker_id_in_the_conversation(claude: anthropic.Anthropic) -> None:
+    prompt = "look [[fake:tool get_weather {}]] [[fake:retrieve]] [[fake:retrieve Lisbon]] [[fake:text done]]"
+    messages: list[Any] = [
+        {"role": "user", "content": prompt},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": MARKED}]}]},
+    ]
+    first = claude.messages.create(model=MODEL, max_tokens=64, tools=TOOLS, messages=messages)
+    call = first.content[0]
+    assert (call.type, call.name, call.input) == ("tool_use", RETRIEVE_TOOL_NAME, {"id": "3f2a9c1b7d4e"})  # type: ignore[union-attr]
+    messages += [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "the rows"}]},  # type: ignore[union-attr]
+    ]
+    second = claude.messages.create(model=MODEL, max_tokens=64, tools=TOOLS, messages=messages)
+    assert second.content[0].input == {"id": "3f2a9c1b7d4e", "query": "Lisbon"}  # type: ignore[union-attr]
+
+
+def test_retrieve_without_a_marker_answers_text(claude: anthropic.Anthropic, gpt: openai.OpenAI) -> None:
+    message = claude.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "[[fake:retrieve]]"}])
+    assert [(b.type, b.text) for b in message.content] == [("text", NO_MARKER_TEXT)]  # type: ignore[union-attr]
+    assert message.stop_reason == "end_turn"
+    assert gpt.responses.create(model="gpt-5", input="[[fake:retrieve]]").output_text == NO_MARKER_TEXT
+
+
+def test_retrieve_on_openai_wires(gpt: openai.OpenAI) -> None:
+    chat = gpt.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"{MARKED} [[fake:retrieve]]"}])
+    function = chat.choices[0].message.tool_calls[0].function  # type: ignore[index, union-attr]
+    assert (function.name, json.loads(function.arguments)) == (RETRIEVE_TOOL_NAME, {"id": "3f2a9c1b7d4e"})
+    items: Any = [{"role": "user", "content": "[[fake:retrieve x]]"}, {"type": "function_call_output", "call_id": "c", "output": MARKED}]
+    call = gpt.responses.create(model="gpt-5", input=items).output[0]
+    assert call.type == "function_call" and json.loads(call.arguments) == {"id": "3f2a9c1b7d4e", "query": "x"}
