@@ -19,7 +19,7 @@ from .compressors.diff import compress_diff
 from .compressors.json_crusher import compress_json
 from .compressors.listing import compress_listing
 from .compressors.logs import compress_logs
-from .compressors.lossless import compact_lossless
+from .compressors.lossless import compact_lossless, fewest_tokens, lossless_forms
 from .compressors.prose import compress_prose
 from .compressors.search import compress_search
 from .compressors.table import compress_table
@@ -110,8 +110,10 @@ def detect_kind(text: str) -> Kind:
     if _is_diff(lines):
         return Kind.DIFF
     grep = sum(1 for line in lines if _GREP.match(line) or _GREP_CONTEXT.match(line) or line == "--")
-    compiler = sum(1 for line in lines if _COMPILER.match(line))
-    if grep - compiler >= 0.6 * n and compiler < 0.3 * grep:
+    # Compiler lines are counted only where they decide something: below 0.6 * n grep lines this
+    # test fails whatever their count, and the log test below asks only when nothing else did.
+    compiler = sum(1 for line in lines if _COMPILER.match(line)) if grep >= 0.6 * n else None
+    if compiler is not None and grep - compiler >= 0.6 * n and compiler < 0.3 * grep:
         return Kind.SEARCH
     if _is_rg_heading(lines) or sum(1 for line in lines if _GREP_BARE.match(line)) >= 0.7 * n:
         return Kind.SEARCH
@@ -124,7 +126,7 @@ def detect_kind(text: str) -> Kind:
         return Kind.LISTING
     if _is_headed_table(lines):
         return Kind.TABLE
-    if is_logish or compiler >= 0.2 * n:
+    if is_logish or (compiler if compiler is not None else sum(1 for line in lines if _COMPILER.match(line))) >= 0.2 * n:
         return Kind.LOG
     if _is_table(lines):
         return Kind.TABLE
@@ -165,9 +167,9 @@ def route(text: str, ctx: Context) -> Compressed | None:
         head, body = envelope
         inner = route(body, ctx)
         return None if inner is None else dataclasses.replace(inner, text=head + inner.text)
-    lossless = compact_lossless(text, ctx)
+    forms = lossless_forms(text)
     if ctx.lossless_only:
-        return lossless
+        return fewest_tokens(text, forms, ctx)
     kind = detect_kind(text)
     lossy = None
     if ctx.config.code_aware and (kind is Kind.CODE or source_languages(ctx.tool_args)):
@@ -176,15 +178,20 @@ def route(text: str, ctx: Context) -> Compressed | None:
         compressor = _LOSSY.get(kind)
         lossy = compressor(text, ctx) if compressor is not None else None
     if lossy is None or not lossy.text.strip():
-        return lossless
+        return fewest_tokens(text, forms, ctx)
     if not is_headroom_output(lossy.text):
         # Output with no headroom line would be rewritten by the next pass (idempotence): fold it now.
         folded = compact_lossless(lossy.text, ctx)
         if folded is not None:
             lossy = dataclasses.replace(lossy, text=folded.text, reason=f"{lossy.reason}; {folded.reason}")
+    lossy_tokens = count_tokens(lossy.text, ctx.encoding)
+    # A lossless form with `cap` tokens or more loses to the lossy result: it need not be counted whole.
+    cap = max(0, int(lossy_tokens / LOSSLESS_PREFERENCE) - 2)
+    while not lossy_tokens < LOSSLESS_PREFERENCE * cap:
+        cap += 1
+    lossless = fewest_tokens(text, forms, ctx, below=cap)
     if lossless is None:
         return lossy
-    lossy_tokens = count_tokens(lossy.text, ctx.encoding)
     lossless_tokens = count_tokens(lossless.text, ctx.encoding)
     return lossy if lossy_tokens < LOSSLESS_PREFERENCE * lossless_tokens else lossless
 

@@ -10,7 +10,9 @@ import binascii
 import functools
 import gzip
 import hashlib
+import re
 import types
+from collections.abc import Iterator
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -61,6 +63,22 @@ def encoding_for_model(model: str | None, default: str = DEFAULT_ENCODING) -> st
     return default
 
 
+# A long text is counted in blocks of about this many characters, cut only where the count of the
+# whole is the sum of the counts of its parts (see `_CUT`).
+_BLOCK_CHARS = 1 << 13
+# Both encodings split text into pieces with a regex (no lookbehind) and encode each piece on its
+# own, so a cut is exact when no piece can cross it and no piece before it reads past it:
+# - after a newline followed by a character that is not whitespace and not "/": no alternative
+#   consumes a newline and then such a character (o200k's `[^\s\p{L}\p{N}]+[\r\n/]*` stops there,
+#   the whitespace ones stop before it), and a whitespace run that ends in the newline is taken
+#   whole by `\s*[\r\n]+` (o200k) or `\s*[\r\n]` / `\s++$` (cl100k) before `\s+(?!\S)` can look
+#   past it;
+# - after an ASCII letter followed by one of ",:;)]}: only the letter alternatives consume a letter,
+#   and they stop at a non-letter that does not start an "'s"-like suffix.
+# Lone surrogates, which tiktoken replaces before encoding, cannot sit on either side of a cut.
+_CUT = re.compile(r"\n(?=[^\s/])|[A-Za-z](?=[\",:;)\]}])")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     """Exact token count of `text` (special-token text counts as ordinary text).
@@ -70,7 +88,40 @@ def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     """
     if not text:
         return 0
-    return len(_encoding(encoding).encode_ordinary(text))
+    return sum(_count_block(block, encoding) for block in _blocks(text))
+
+
+def tokens_below(text: str, bound: int, encoding: str = DEFAULT_ENCODING) -> int | None:
+    """`count_tokens(text, encoding)` when it is below `bound`, else None; a long text is counted
+    only until its count reaches the bound (the blocks counted are remembered for a later full count).
+
+    >>> tokens_below("hello world", 3), tokens_below("hello world", 2)
+    (2, None)
+    """
+    total = 0
+    for block in _blocks(text) if text else ():
+        total += _count_block(block, encoding)
+        if total >= bound:
+            return None
+    return total if total < bound else None
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _count_block(block: str, encoding: str) -> int:
+    return len(_encoding(encoding).encode_ordinary(block))
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """`text` in consecutive pieces whose token counts add up to the count of the whole."""
+    start, end = 0, len(text)
+    while end - start > 2 * _BLOCK_CHARS:
+        cut = _CUT.search(text, start + _BLOCK_CHARS)
+        if cut is None:
+            break
+        stop = cut.start() + 1
+        yield text[start:stop]
+        start = stop
+    yield text[start:]
 
 
 @functools.cache

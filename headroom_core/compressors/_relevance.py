@@ -129,10 +129,12 @@ def _word_forms(word: str) -> tuple[str, ...]:
             return (lower,)
     elif word.isalpha() and (word.isupper() or word[1:] == lower[1:]):
         return (lower,)
-    parts = [p for piece in word.split("_") for p in _CAMEL.findall(piece)]
-    if len(parts) > 1:
-        return (lower, *(p.lower() for p in parts))
-    return (lower,)
+    # _CAMEL never matches "_" and looks ahead only for [a-z]: one pass over the word finds the
+    # same parts as one pass per underscore-separated piece.
+    parts = _CAMEL.findall(word)
+    if len(parts) < 2:
+        return (lower,)
+    return (lower, *parts) if lower == word else (lower, *(p.lower() for p in parts))
 
 
 def anchor_pattern(anchors: Sequence[str]) -> re.Pattern[str] | None:
@@ -164,22 +166,32 @@ def has_anchor(text: str, anchors: Sequence[str]) -> bool:
 
 def discriminating_anchors(query: Query, lines: Sequence[str]) -> tuple[str, ...]:
     """The query's anchors that pick out a minority of `lines` (as whole tokens, case-insensitively)."""
+    return tuple(anchor_lines(query, lines))
+
+
+def anchor_lines(query: Query, lines: Sequence[str]) -> dict[str, list[int]]:
+    """Each discriminating anchor of the query (in the query's order) with the indexes of the lines
+    that hold it, in order."""
     if not query.anchors:
-        return ()
+        return {}
     lowered = [line[:SCAN_CHARS].lower() for line in lines]
+    # An anchor in no line is in no line of the joined text either: one fast search rules it out.
+    joined = "\n".join(lowered)
     limit = max(_ANCHOR_MIN_LINES, int(len(lines) * _ANCHOR_MAX_SHARE))
-    kept = []
+    kept: dict[str, list[int]] = {}
     for anchor in query.anchors:
+        if anchor not in joined:
+            continue
         pattern = _single(anchor)
-        hits = 0
-        for line in lowered:
+        found: list[int] = []
+        for i, line in enumerate(lowered):
             if anchor in line and pattern.search(line) is not None:
-                hits += 1
-                if hits > limit:
+                found.append(i)
+                if len(found) > limit:
                     break
-        if 0 < hits <= limit:
-            kept.append(anchor)
-    return tuple(kept)
+        if 0 < len(found) <= limit:
+            kept[anchor] = found
+    return kept
 
 
 def bm25(docs: Sequence[Sequence[str]], terms: frozenset[str], weak: frozenset[str] = frozenset()) -> list[float]:
@@ -187,7 +199,7 @@ def bm25(docs: Sequence[Sequence[str]], terms: frozenset[str], weak: frozenset[s
     if not terms or not docs:
         return [0.0] * len(docs)
     df: dict[str, int] = {}
-    present = [set(doc) & terms for doc in docs]
+    present = [terms.intersection(doc) for doc in docs]
     for found in present:
         for word in found:
             df[word] = df.get(word, 0) + 1

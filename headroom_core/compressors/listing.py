@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..markers import marker
 from ..result import Kind
 from . import Compressed, Context, compacted, elision, selectable_lines
-from ._relevance import bm25, discriminating_anchors, has_anchor, query_of, words
+from ._relevance import anchor_lines, bm25, query_of, words
 
 MIN_LINES = 12
 ENTRIES_PER_DIR = 12
@@ -147,7 +147,7 @@ def _select(dirs: list[_Dir], ctx: Context) -> dict[str, list[int]]:
     """For each kept directory, the indexes of its kept entries."""
     query = query_of(ctx.query, ctx.tool_args)
     flat = [(d_index, e_index, path) for d_index, d in enumerate(dirs) for e_index, (path, _, _) in enumerate(d.entries)]
-    anchors = discriminating_anchors(query, [path for _, _, path in flat])
+    anchored = {i for found in anchor_lines(query, [path for _, _, path in flat]).values() for i in found}
     scores = (
         bm25([words(path.replace("/", " ")) for _, _, path in flat], query.terms, query.weak_terms)
         if query.terms
@@ -156,8 +156,8 @@ def _select(dirs: list[_Dir], ctx: Context) -> dict[str, list[int]]:
     # A word every path holds ("py", the package name) scores little: only the best-scoring paths count.
     floor = max(_MIN_SCORE, _SCORE_SHARE * max(scores, default=0.0))
     relevant = {
-        (d_index, e_index): has_anchor(path, anchors) or score >= floor
-        for (d_index, e_index, path), score in zip(flat, scores)
+        (d_index, e_index): i in anchored or score >= floor
+        for i, ((d_index, e_index, _), score) in enumerate(zip(flat, scores))
     }
     ratio = ctx.config.target_ratio
     keep: dict[str, list[int]] = {}

@@ -16,7 +16,7 @@ from typing import Callable
 from ..markers import is_headroom_output, marker
 from ..result import Kind
 from . import Compressed, Context, elision, runs
-from ._relevance import anchors_in, discriminating_anchors, query_of
+from ._relevance import anchor_lines, query_of
 
 MIN_LINES = 30
 HEAD_LINES = 5
@@ -73,7 +73,8 @@ _SUMMARY_HINT = re.compile(
     r"|BUILD |xit|Finished|Done|Completed|Successfully|Compiled|Built|Installed|coverage"
 )
 _SUMMARY_STARTS = ("===", "---", "FAIL", "ERROR", "PASS", "OK", "Ran ", "Test", "test", "make", "error", "warning", "npm ERR!", "TOTAL")
-_TIMESTAMP_HINT = re.compile(r"\d{2}:\d{2}")
+# `\d{2}:\d{2}` led by its literal colon, which the regex engine finds fast.
+_TIMESTAMP_HINT = re.compile(r":(?<=\d\d:)\d\d")
 # A uuid has "-hhhh-", 0x... starts "0x", and a hex run holds a digit next to a letter.
 _HEX_ID_HINT = re.compile(r"[0-9][a-fx]|[a-f][0-9]|-[0-9a-fA-F]{4}-")
 _DIGIT = re.compile(r"\d")
@@ -110,8 +111,7 @@ def compress_logs(text: str, ctx: Context) -> Compressed | None:
     n = len(lines)
     if n < MIN_LINES:
         return None
-    flags = [_classify(line) for line in lines]
-    shapes = [_shape(line) for line in lines]
+    flags, shapes = _read_lines(lines)
     keep = _select(lines, flags, shapes, ctx)
     _fill_small_gaps(keep)
     kept = sum(keep)
@@ -120,6 +120,20 @@ def compress_logs(text: str, ctx: Context) -> Compressed | None:
     counts = _census(flags, keep)
     reason = f"{n} lines -> {kept} kept ({counts})"
     return elision(text, _renderer(lines, flags, shapes, keep), Kind.LOG, reason, ctx)
+
+
+def _read_lines(lines: list[str]) -> tuple[list[int], list[str]]:
+    """Each line's flags and shape. A line repeated verbatim (a health check, a retry) is read once."""
+    flags: list[int] = []
+    shapes: list[str] = []
+    seen: dict[str, tuple[int, str]] = {}
+    for line in lines:
+        read = seen.get(line)
+        if read is None:
+            read = seen[line] = (_classify(line), _shape(line))
+        flags.append(read[0])
+        shapes.append(read[1])
+    return flags, shapes
 
 
 def _classify(line: str) -> int:
@@ -190,15 +204,7 @@ def _select(lines: list[str], flags: list[int], shapes: list[str], ctx: Context)
 
 def _keep_anchored(keep: list[bool], lines: list[str], ctx: Context) -> None:
     """Keep lines holding an exact identifier the query names (a request id, a path, a test name)."""
-    query = query_of(ctx.query, ctx.tool_args)
-    anchors = discriminating_anchors(query, lines)
-    if not anchors:
-        return
-    hits: dict[str, list[int]] = {}
-    for i, line in enumerate(lines):
-        for anchor in anchors_in(line, anchors):
-            hits.setdefault(anchor, []).append(i)
-    for found in hits.values():
+    for found in anchor_lines(query_of(ctx.query, ctx.tool_args), lines).values():
         for i in found[:QUERY_LINES_PER_ANCHOR] + found[-1:]:
             keep[i] = True
 

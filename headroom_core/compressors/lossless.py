@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import math
+import operator
 import re
+from collections.abc import Sequence
 
 from ..markers import MARKER_PATTERN, is_headroom_output, lossless_header
 from ..result import Action, Kind
-from ..tokens import count_tokens
+from ..tokens import count_tokens, tokens_below
 from . import Compressed, Context
 from ._json import NOT_JSON as _NOT_JSON
 from ._json import STRICT_DECODER as _DECODER
@@ -41,9 +44,12 @@ _FOLD_SUFFIX = re.compile(r"  \[x[0-9]+\]\Z")
 
 _PATH_MARK = "…/"
 _PATHS_HEADER = re.compile(r'\[\[headroom paths: "…/" at the start of a line stands for (?P<prefix>\S+/)\]\]')
-_PATH_TOKEN = re.compile(r"\S*")
 # Only the start of a line can hold the prefix; a cap keeps huge unbroken lines linear.
 _PREFIX_SCAN_CHARS = 512
+# A line's deepest directory: its leading non-blank run (up to the cap) through its last slash, when
+# that slash is at or after MIN_PREFIX_CHARS. Matched after each newline of "\n" + text: the
+# literal newline in front lets the regex engine jump from line to line.
+_LEADING_DIRECTORY = re.compile(rf"\n(\S{{{MIN_PREFIX_CHARS - 1},{_PREFIX_SCAN_CHARS - 1}}}/)")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -63,12 +69,13 @@ def compact_json(text: str) -> str | None:
     return out if out is not None and len(out) < len(text) else None
 
 
-def render_table(value: Json) -> str | None:
+def render_table(value: Json, *, is_decoded: bool = False) -> str | None:
     """An array of same-shaped objects (or an object holding such arrays) as a typed table, or None.
 
     One header line, one line of column names, one line per row; a cell is the compact JSON of its
     value, except a string that is a plain word, which is written bare. `parse_table` is the exact
-    inverse: same types, same key order.
+    inverse: same types, same key order. `is_decoded`: `value` is what the strict JSON decoder
+    returned, which makes the parse-back check cheaper.
 
     >>> print(render_table([{"id": 1, "name": "ada", "tag": None}, {"id": 2, "name": "", "tag": "x y"}]))
     [[headroom table: 2 rows; cells are JSON values, bare words are strings]]
@@ -85,7 +92,7 @@ def render_table(value: Json) -> str | None:
             return None
         out = "\n".join(lines)
         # The parse-back is the proof: whatever slipped past the rules above is refused here.
-        is_exact = _emittable(out) and _same(parse_table(out), value)
+        is_exact = _emittable(out) and (_same_decoded if is_decoded else _same)(parse_table(out), value)
     except (ValueError, TypeError, RecursionError):  # NaN/Infinity, a value json cannot write, too deep
         return None
     return out if is_exact else None
@@ -136,6 +143,11 @@ def fold_repeats(text: str) -> str | None:
     """
     lines = text.split("\n")
     # Cheapest tests first (STYLE 9.4): no run of MIN_REPEATS (3) identical non-blank lines, nothing to fold.
+    # Two equal neighbour pairs in a row first: map and any compare in C, so text without a run costs
+    # no Python step per line.
+    same_as_next = list(map(operator.eq, lines, lines[1:]))
+    if not any(map(operator.and_, same_as_next, same_as_next[1:])):
+        return None
     if not any(a == b == c and a.strip() for a, b, c in zip(lines, lines[1:], lines[2:])):
         return None
     if "  [x" in text and any(_FOLD_SUFFIX.search(line) for line in lines):
@@ -220,13 +232,19 @@ def compact_lossless(text: str, ctx: Context) -> Compressed | None:
     >>> compact_lossless('[\\n  1,\\n  2,\\n  3\\n]', Context(Config())).text
     '[1,2,3]'
     """
+    return fewest_tokens(text, lossless_forms(text), ctx)
+
+
+def lossless_forms(text: str) -> tuple[Compressed, ...]:
+    """Every reversible rewrite of `text` that `compact_lossless` chooses from, in order of preference
+    on equal token counts; none for text that already holds a headroom marker or header."""
     if is_headroom_output(text):
-        return None
+        return ()
     candidates: list[tuple[str, Kind, str]] = []
     if text.lstrip()[:1] in ("{", "["):
         value = _loads(text)
         if value is not _NOT_JSON:
-            table = render_table(value)
+            table = render_table(value, is_decoded=True)
             if table is not None:
                 candidates.append((table, Kind.TABLE, _table_reason(value)))
             compact = _compact(value)
@@ -234,18 +252,25 @@ def compact_lossless(text: str, ctx: Context) -> Compressed | None:
                 candidates.append((compact, Kind.JSON, "compact JSON"))
     if not candidates:
         candidates = _line_folds(text)
-    if not candidates:
+    return tuple(Compressed(text=out, kind=kind, action=Action.COMPACTED, reason=reason) for out, kind, reason in candidates)
+
+
+def fewest_tokens(text: str, forms: Sequence[Compressed], ctx: Context, below: int | None = None) -> Compressed | None:
+    """The first of `forms` with the fewest tokens, if that is fewer than `text` has (and than `below`).
+
+    A form is counted only as far as it could still win (`tokens_below`): a long one that cannot is
+    not counted whole."""
+    if not forms:
         return None
-    tokens_before = count_tokens(text, ctx.encoding)
-    best: tuple[int, str, Kind, str] | None = None
-    for out, kind, reason in candidates:
-        tokens = count_tokens(out, ctx.encoding)
-        if tokens < tokens_before and (best is None or tokens < best[0]):
-            best = (tokens, out, kind, reason)
-    if best is None:
-        return None
-    _, out, kind, reason = best
-    return Compressed(text=out, kind=kind, action=Action.COMPACTED, reason=reason)
+    bound = count_tokens(text, ctx.encoding)
+    if below is not None:
+        bound = min(bound, below)
+    best = None
+    for form in forms:
+        tokens = tokens_below(form.text, bound, ctx.encoding)
+        if tokens is not None:
+            best, bound = form, tokens
+    return best
 
 
 def expand_lossless(text: str) -> str:
@@ -290,12 +315,12 @@ def _line_count(text: str) -> int:
 
 
 def _fold_path_prefix(text: str) -> tuple[str, str] | None:
-    lines = text.split("\n")
-    if any(line.startswith(_PATH_MARK) for line in lines):
+    if text.startswith(_PATH_MARK) or "\n" + _PATH_MARK in text:  # a line already starts like a fold
         return None
-    prefix = _best_prefix(lines)
+    prefix = _best_prefix(text)
     if prefix is None:
         return None
+    lines = text.split("\n")
     header = lossless_header(f'paths: "{_PATH_MARK}" at the start of a line stands for {prefix}')
     body = [_PATH_MARK + line[len(prefix):] if line.startswith(prefix) else line for line in lines]
     result = "\n".join([header, *body])
@@ -400,20 +425,11 @@ def _parse_cells(line: str) -> list[Json]:
         pos += 1
 
 
-def _best_prefix(lines: list[str]) -> str | None:
+def _best_prefix(text: str) -> str | None:
     # Each line counts once for every prefix of its leading token that ends in a slash at or after
     # MIN_PREFIX_CHARS: count the deepest one per line, then share the counts out to the shorter ones
     # once per distinct directory (a listing has far fewer directories than lines).
-    deepest: dict[str, int] = {}
-    for line in lines:
-        if line.find("/", MIN_PREFIX_CHARS - 1, _PREFIX_SCAN_CHARS) < 0:  # cheapest test first
-            continue
-        match = _PATH_TOKEN.match(line, 0, _PREFIX_SCAN_CHARS)
-        token = match.group() if match else ""
-        last = token.rfind("/")
-        if last >= MIN_PREFIX_CHARS - 1:
-            directory = token[: last + 1]
-            deepest[directory] = deepest.get(directory, 0) + 1
+    deepest = collections.Counter(_LEADING_DIRECTORY.findall("\n" + text))
     counts: dict[str, int] = {}
     for directory, lines_in in deepest.items():
         slash = directory.find("/", MIN_PREFIX_CHARS - 1)
@@ -434,7 +450,7 @@ def _compact(value: Json) -> str | None:
         out = _dumps(value)
     except (ValueError, TypeError, RecursionError):  # NaN/Infinity (e.g. 1e400), a value json cannot write, too deep
         return None
-    if not _emittable(out) or not _same(_loads(out), value):
+    if not _emittable(out) or not _same_decoded(_loads(out), value, out):
         return None
     return out
 
@@ -462,6 +478,21 @@ def _same(a: Json, b: Json) -> bool:
     return True
 
 
+def _same_decoded(a: Json, b: Json, b_dumped: str | None = None) -> bool:
+    """`_same(a, b)` for two values the strict decoder returned (`b_dumped`: `_dumps(b)`, when known).
+
+    Compact JSON tells such values apart exactly: every type writes differently (1, 1.0, true, "1"),
+    a float as its shortest round-trip repr (-0.0 too), keys (always strings there) in order. So equal
+    dumps mean the same value, and the C encoder compares in one call what `_same` walks node by node.
+    Not for other values: a tuple writes like a list, an int key like a string one. NaN, infinities,
+    huge ints and deep nesting raise here: `_same` decides those."""
+    try:
+        return _dumps(a) == (_dumps(b) if b_dumped is None else b_dumped)
+    except (ValueError, TypeError, RecursionError):
+        return _same(a, b)
+
+
 def _emittable(text: str) -> bool:
     # Lone surrogates cannot go out as UTF-8; elision markers are not ours to write (invariant 7).
-    return _SURROGATE.search(text) is None and MARKER_PATTERN.search(text) is None
+    # isascii() reads a flag of the string: ASCII text has no surrogate to look for.
+    return (text.isascii() or _SURROGATE.search(text) is None) and MARKER_PATTERN.search(text) is None
