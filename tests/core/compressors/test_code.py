@@ -192,7 +192,9 @@ def _python_rows(text: str) -> list[int]:
                     if isinstance(node, ast.ClassDef):
                         visit(node.body, False)
                     else:
-                        end = node.body[0].lineno - 1
+                        # the body starts at its first statement, or at that statement's decorators
+                        first = node.body[0]
+                        end = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))]) - 1
                         rows.extend(r for r in range(node.lineno - 1, end) if not text_lines[r].lstrip().startswith("#"))
             elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and not in_function:
                 for field in ("body", "orelse", "finalbody"):
