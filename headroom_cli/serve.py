@@ -10,7 +10,9 @@ def serve(settings: Any, app: Any) -> None:
     """Serve `app` (built from `settings`); with several workers each builds its own from the environment."""
     import uvicorn
 
-    common = dict(host=settings.host, port=settings.port, limit_concurrency=settings.limit_concurrency, log_level="warning")
+    # At log level warning uvicorn's access lines (INFO) never print, but it still formats each one's
+    # path and client address unless the access log is off.
+    common = dict(host=settings.host, port=settings.port, limit_concurrency=settings.limit_concurrency, log_level="warning", access_log=False)
     if settings.workers == 1:
         uvicorn.run(app, **common)
         return

@@ -31,8 +31,10 @@ class Exchange:
     model: str | None = None
     is_stream: bool = False
     is_bypassed: bool = False           # x-headroom-bypass, --no-optimize, or a body too large to buffer
+    body_bytes: int = 0                 # the decoded request body, when the compressor read it
     tokens_saved: int = 0               # exact, from the rewritten segments only (cheap)
-    # Counting every segment costs more than compressing; done on first read, after the response.
+    # Counting every segment costs more than compressing: done on first read, after the response
+    # (in a worker thread for a large body, see forward.complete).
     count_tokens: Callable[[], tuple[int, int]] | None = field(default=None, repr=False)
     compression_ms: float = 0.0
     decisions: str = ""                 # the short summary also sent as x-headroom-decisions

@@ -81,6 +81,7 @@ class Compressor:
         decoded = decode_content(raw, content_encoding)
         if decoded is None:
             return self._bypass(x, raw, "passthrough:content-encoding")
+        x.body_bytes = len(decoded)
         try:
             body = _decode(decoded)
         except msgspec.DecodeError as exc:
@@ -92,7 +93,7 @@ class Compressor:
             x.is_stream = body.get("stream") is True or x.is_stream
         link = await self._link(x, body)
         previously = await self._previously_compressed(x)
-        result = await self._compress(x, wire, body, len(decoded), previously)
+        result = await self._compress(x, wire, body, previously)
         changed = result is not None and result.changed
         out_body = result.body if result is not None and changed else body
         if link is not None:  # after compressing: what it adds is retrieved text, never compressed again
@@ -125,10 +126,10 @@ class Compressor:
             return frozenset()
         return await self.store.compressed_ids(x.partition)
 
-    async def _compress(self, x: Exchange, wire: Wire, body: Any, size: int, previously: frozenset[str]) -> Result | None:
+    async def _compress(self, x: Exchange, wire: Wire, body: Any, previously: frozenset[str]) -> Result | None:
         started = time.perf_counter()
         try:
-            if size > _THREAD_BYTES:
+            if x.body_bytes > _THREAD_BYTES:
                 result = await anyio.to_thread.run_sync(self._run, body, wire, x.model, previously)
             else:
                 result = self._run(body, wire, x.model, previously)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import anyio.to_thread
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,6 +40,10 @@ _T = TypeVar("_T")
 # Passthrough bodies up to this size are buffered (so a refused request can be retried); larger
 # ones stream upstream as they arrive.
 PASSTHROUGH_BUFFER_BYTES = 1024 * 1024
+# Counting every token of a larger body can take milliseconds (about 60 us a KB when the texts are
+# new), so it runs in a worker thread and the event loop keeps serving other requests; below this,
+# the thread hop would cost more than the count.
+COUNT_IN_THREAD_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +184,11 @@ async def abandon(x: Exchange, deps: Deps) -> Response:
 
 
 async def complete(x: Exchange, deps: Deps) -> None:
-    """Fire on_usage and on_complete. A failing component is logged; the request is already done."""
+    """Count the tokens, then fire on_usage and on_complete. A failing component is logged; the
+    request is already done."""
+    if x.count_tokens is not None and x.body_bytes > COUNT_IN_THREAD_BYTES:
+        with contextlib.suppress(Exception):  # raised again where a component reads the count, and logged there
+            await anyio.to_thread.run_sync(x.count_tokens)
     for component in deps.components:
         try:
             if x.usage is not None:

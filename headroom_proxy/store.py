@@ -107,13 +107,10 @@ class Store:
         """Queue a write of what one request sent compressed; returns at once (off the hot path).
 
         Reads queued later see it, so a retrieve call can never overtake the write of its original.
+        `originals` and `compressed_ids` are read on the store's thread: they must not change.
         """
-        now = self.clock()
-        fresh = [(rid, text) for rid, text in originals.items() if self._is_stale(("o", partition, rid), now)]
-        ids = [rid for rid in compressed_ids if self._is_stale(("s", partition, rid), now)]
-        if fresh or ids:
-            future = self._executor.submit(self._write, partition, fresh, ids, now)
-            future.add_done_callback(_log_failure)
+        future = self._executor.submit(self._save, partition, originals, compressed_ids, self.clock())
+        future.add_done_callback(_log_failure)
 
     async def compressed_ids(self, partition: str) -> frozenset[str]:
         """The retrieval ids this partition sent compressed within the TTL (cache mode's memory)."""
@@ -146,18 +143,6 @@ class Store:
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _is_stale(self, key: tuple[str, str, str], now: float) -> bool:
-        """True when `key` was not written recently by this process (so it must be written)."""
-        recent = self._recent
-        written = recent.get(key)
-        if written is not None and now - written < self.ttl_s / _REWRITE_FRACTION:
-            return False
-        recent[key] = now
-        recent.move_to_end(key)
-        while len(recent) > _RECENT_MAX:
-            recent.popitem(last=False)
-        return True
-
     # ------------------------------------------------------------------ on the store's thread
 
     def _db(self) -> sqlite3.Connection:
@@ -173,6 +158,24 @@ class Store:
             conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
+
+    def _is_stale(self, key: tuple[str, str, str], now: float) -> bool:
+        """True when `key` was not written recently by this process (so it must be written)."""
+        recent = self._recent
+        written = recent.get(key)
+        if written is not None and now - written < self.ttl_s / _REWRITE_FRACTION:
+            return False
+        recent[key] = now
+        recent.move_to_end(key)
+        while len(recent) > _RECENT_MAX:
+            recent.popitem(last=False)
+        return True
+
+    def _save(self, partition: str, originals: Mapping[str, str], compressed_ids: Iterable[str], now: float) -> None:
+        fresh = [(rid, text) for rid, text in originals.items() if self._is_stale(("o", partition, rid), now)]
+        ids = [rid for rid in compressed_ids if self._is_stale(("s", partition, rid), now)]
+        if fresh or ids:
+            self._write(partition, fresh, ids, now)
 
     def _write(self, partition: str, originals: list[tuple[str, str]], ids: list[str], now: float) -> None:
         db = self._db()

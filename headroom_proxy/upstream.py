@@ -1,4 +1,4 @@
-"""The client side of the proxy: one pooled httpx client, target URLs, retries, error mapping.
+"""The client side of the proxy: one pooled httpx transport, target URLs, retries, error mapping.
 
 Retries happen only while the provider cannot have started on the request: a connection that
 never opened, or a 429/529/503 answer (the provider refused it). A stream is never retried and
@@ -13,7 +13,6 @@ import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import aiohttp
 import httpx
@@ -133,17 +132,12 @@ class Upstream:
             write=settings.read_timeout_s,
             pool=settings.connect_timeout_s,
         )
-        # One client is shared by every caller: it must never keep one caller's cookies for another.
-        no_cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
-        self.client = httpx.AsyncClient(
-            transport=transport if transport is not None else default_transport(settings),
-            timeout=timeout,
-            cookies=no_cookies,
-            follow_redirects=False,
-            trust_env=False,
-        )
-        # Only the client's own headers go upstream: no python-httpx User-Agent, no Accept: */*.
-        self.client.headers.clear()
+        self._extensions = {"timeout": timeout.as_dict()}
+        # Requests go straight to the transport, not through an httpx.AsyncClient: the proxy wants
+        # none of what a client adds per request (default headers such as a python-httpx
+        # User-Agent, a cookie jar shared by every caller, auth and redirect flows), and skipping
+        # it saves about 0.1 ms a request. Only the client's own headers go upstream.
+        self.transport = transport if transport is not None else default_transport(settings)
 
     def url_for(self, provider: Provider, raw_path: bytes, query: bytes) -> str:
         """Base URL + the client's path and query, exactly as the client wrote them."""
@@ -161,9 +155,9 @@ class Upstream:
         attempts = 1 + (self.max_retries if isinstance(content, bytes) else 0)
         for attempt in range(attempts):
             is_last = attempt == attempts - 1
-            request = self.client.build_request(method, url, headers=headers, content=content)
+            request = httpx.Request(method, url, headers=headers, content=content, extensions=self._extensions)
             try:
-                response = await self.client.send(request, stream=True)
+                response = await self.transport.handle_async_request(request)
             except httpx.TransportError as exc:
                 if is_last or not is_connect_failure(exc):
                     raise unavailable(exc) from exc
@@ -183,4 +177,4 @@ class Upstream:
         return min(self.retry_backoff_s * 2**attempt, self.max_retry_wait_s)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()

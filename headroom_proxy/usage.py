@@ -74,13 +74,15 @@ def usage_from(wire: Wire, payload: Any) -> Usage | None:
 
 
 class JsonUsageTap:
-    """A non-streamed body: keep a bounded side copy, read its usage at the end."""
+    """A non-streamed body: keep a bounded side copy, and read its usage only when asked, which the
+    relay does after the last byte went to the client (decoding a body is no reason to hold it back)."""
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
-        self.usage: Usage | None = None
+        self._usage: Usage | None = None
         self._parts: list[bytes] | None = []
         self._size = 0
+        self._is_flushed = False
 
     def feed(self, chunk: bytes) -> bytes:
         if self._parts is not None:
@@ -92,13 +94,19 @@ class JsonUsageTap:
         return chunk
 
     def flush(self) -> bytes:
-        if self._parts:
+        self._is_flushed = True
+        return b""
+
+    @property
+    def usage(self) -> Usage | None:
+        """None until `flush` (the body is whole only then), and when the body had no usage."""
+        if self._is_flushed and self._parts:
             try:
-                self.usage = usage_from(self.wire, _decode(b"".join(self._parts)))
+                self._usage = usage_from(self.wire, _decode(b"".join(self._parts)))
             except msgspec.DecodeError:
                 pass
-        self._parts = None
-        return b""
+            self._parts = None
+        return self._usage
 
 
 class SseEvents:

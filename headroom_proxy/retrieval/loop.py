@@ -112,12 +112,12 @@ class Retrieval:
             await response.aclose()
             payload = decode(raw)
             if not isinstance(payload, dict):
-                return _rebuilt(response, raw)
+                return response  # read whole, so it relays from memory
             rounds.append(payload)
             done = turns.outcome(payload)
             if not done.calls:
                 if len(rounds) == 1:
-                    return _rebuilt(response, raw)  # the common case: the upstream's own bytes
+                    return response  # the common case: the upstream's own response, relayed from memory
                 break
             if done.has_client_calls or not done.can_continue or len(rounds) > self.max_rounds:
                 await self._follow_up(x, turns, body, rounds[-1], rounds[-1], done.calls)
