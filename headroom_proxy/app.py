@@ -17,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as Path
 
+from headroom_core import count_tokens
+
 from . import routes
 from .auth import TokenGate, check_binding
 from .backends import check_backend
@@ -59,10 +61,13 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if request_log is not None:
             request_log.open()
+        # Loading the tokenizer takes ~150 ms: do it beside start-up, not in the first request.
+        warming = asyncio.ensure_future(asyncio.to_thread(count_tokens, "warm up", settings.config.encoding))
         try:
             yield
         finally:
             readiness.is_ready = False
+            await warming
             await deps.upstream.aclose()
             await asyncio.to_thread(store.close)
             if request_log is not None:
