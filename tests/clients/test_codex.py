@@ -92,7 +92,8 @@ PROMPT = " ".join(
 )
 
 
-def run_codex(base_url: str, home: Path, work: Path) -> subprocess.CompletedProcess[str]:
+def run_codex(base_url: str, home: Path, work: Path, prompt: str = PROMPT, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    """`codex exec PROMPT` in `work`, with a custom provider at `base_url` (HTTP, Responses)."""
     codex_home = home / ".codex"
     codex_home.mkdir(parents=True)
     (codex_home / "config.toml").write_text(
@@ -111,7 +112,7 @@ enabled = false
     )
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "dummy"}
     return subprocess.run(
-        [str(CODEX), "exec", *FLAGS, PROMPT], check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180
+        [str(CODEX), "exec", *FLAGS, prompt], check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s
     )
 
 

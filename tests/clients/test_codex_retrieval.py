@@ -11,9 +11,8 @@ Codex sends `store: false`, so every turn carries the whole history and the prox
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 
 from headroom_core import MARKER_PATTERN, RETRIEVE_TOOL_NAME
 from tests.clients.clients import CODEX, big_pretty_json, directive, dumps, missing
-from tests.clients.test_codex import FLAGS, Run, outputs
+from tests.clients.test_codex import Run, outputs, run_codex
 from tests.support.fake_upstream import running_fake_upstream
 
 pytestmark = [
@@ -54,28 +53,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def launcher(work: Path, home: Path, text: str) -> Any:
-    def run_codex(base_url: str) -> subprocess.CompletedProcess[str]:
-        codex_home = home / ".codex"
-        codex_home.mkdir(parents=True)
-        (codex_home / "config.toml").write_text(
-            f"""model_provider = "fake"
-
-[model_providers.fake]
-name = "fake"
-base_url = "{base_url}/v1"
-env_key = "OPENAI_API_KEY"
-wire_api = "responses"
-
-[analytics]
-enabled = false
-""",
-            encoding="utf-8",
-        )
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "dummy"}
-        args = [str(CODEX), "exec", *FLAGS, text]
-        return subprocess.run(args, check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=50)
-
-    return run_codex
+    return functools.partial(run_codex, home=home, work=work, prompt=text, timeout_s=50)
 
 
 @pytest.fixture(scope="module")
