@@ -82,6 +82,10 @@ _NUMBERED = re.compile(r"( *)([0-9]+)(→|\t)")
 # Cheap necessary conditions of the log patterns, tried first (STYLE 9.4).
 _LOG_LEVEL_HINT = re.compile(r"INFO|WARN|ERROR|DEBUG|TRACE|FATAL|CRITICAL|NOTICE|PASSED|FAILED|SKIPPED|XFAIL|XPASS|\[|level=")
 _ASCII_LETTERS_AND_SPACE = bytes(range(65, 91)) + bytes(range(97, 123)) + b" "
+_JSON_VALUE_START = frozenset('"[{-0123456789tfn]')
+# Markdown structure: headings, badge/link/image lines, HTML block tags, fences, rules.
+_MD_MARKUP = re.compile(r"#{1,6} \S|\[!\[|!\[[^\]]*\]\(|\[[^\]]+\]\([^)]*\)\s*$|</?(?:p|div|img|a|h[1-6]|br|picture|source|table)\b|```|(?:-{3,}|\*{3,}|_{3,})\s*$")
+_MD_INLINE = re.compile(r"\]\([^)]*\)|[`*_\[\]|<>]")
 _MD_TABLE_RULE = re.compile(r"\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
 _ALIGNED_GAP = re.compile(r"\S(?: {2,}|\t)(?=\S)")
 _HEADER_NAME = re.compile(r"\S+")
@@ -95,9 +99,9 @@ def detect_kind(text: str) -> Kind:
     >>> detect_kind('{"items": []}'), detect_kind("src/app.py:12:    return 1\\nsrc/db.py:3:import os")
     (<Kind.JSON: 'json'>, <Kind.SEARCH: 'search'>)
     """
-    head = text.lstrip()[:1]
+    start = text.lstrip()[:2]
     tail = text.rstrip()[-1:]
-    if head in ("{", "[") and tail in ("}", "]"):
+    if start[:1] in ("{", "[") and tail in ("}", "]") and _could_open_json(text.lstrip()):
         return Kind.JSON
     sample = _sample(text)
     lines = [line[:_SAMPLE_LINE_CHARS] for line in sample if line.strip()]
@@ -130,11 +134,37 @@ def detect_kind(text: str) -> Kind:
         return Kind.LOG
     if _is_table(lines):
         return Kind.TABLE
+    if _is_markdown(lines):
+        return Kind.PROSE
     if _code_lines(lines) >= 0.25 * n:
         return Kind.CODE
     if _is_prose(lines):
         return Kind.PROSE
     return Kind.TEXT
+
+
+def _could_open_json(text: str) -> bool:
+    """The character after an opening bracket could start a JSON value ("[![badge](..)" and
+    "[link](..)" open Markdown, not JSON)."""
+    second = text[1:].lstrip()[:1]
+    if text[0] == "{":
+        return second in ('"', "}")
+    return second == "" or second in _JSON_VALUE_START
+
+
+def _is_markdown(lines: list[str]) -> bool:
+    """A Markdown document (a README, docs): several headings, links or HTML blocks, and prose
+    between them once the markup lines are set aside."""
+    if sum(1 for line in lines if _MD_MARKUP.match(line)) < 3:
+        return False
+    text_lines: list[str] = []
+    is_fenced = False
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            is_fenced = not is_fenced
+        elif not is_fenced and not _MD_MARKUP.match(line) and not line.startswith(("    ", "\t", ">>>", "$ ")):
+            text_lines.append(_MD_INLINE.sub(" ", line))  # link targets and emphasis are not words
+    return len(text_lines) >= 3 and _is_prose(text_lines)
 
 
 # Agent harnesses put a few "Key: value" lines before a command's output (Codex's exec_command:

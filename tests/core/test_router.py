@@ -40,6 +40,13 @@ def test_real_tool_output_is_classified(path):
         # ... while a TSV whose first column is a number is still a table.
         ("id\tname\tstatus\n1\tapi\tok\n2\tdb\tok\n3\tcache\tfailed", Kind.TABLE),
         ("tests/test_calc.py::test_add PASSED  [ 50%]\ntests/test_calc.py::test_sub FAILED  [100%]\n1 failed, 1 passed", Kind.LOG),
+        # A Markdown document opening with a badge or a link is prose, not JSON; JSON still is JSON.
+        ("[![CI](https://ci.example/badge.svg)](https://ci.example)\n\n# Tool\n\nTool is a library for parsing things. "
+         "It is fast and it is small, and it has no dependencies at all.\n\n## Install\n\nInstall it with pip, then import it. "
+         "The docs explain the rest of the interface in detail.\n\nSee the [docs](https://docs.example) for more about it.\n"
+         "It works on every platform that runs Python, and it is tested on all of them.\n[License](LICENSE)", Kind.PROSE),
+        ('["alpha", "beta"]', Kind.JSON),
+        ("[\n  true,\n  null\n]", Kind.JSON),
         # Timestamps read like `path:line:` but are log lines.
         ("2026-11-27T09:00:01Z INFO worker-1 ok\n2026-11-27T09:00:02Z ERROR worker-2 db down\n2026-11-27T09:00:03Z INFO ok", Kind.LOG),
         ("[09:00:01] INFO worker-1 ok\n[09:00:02] ERROR worker-2 db down\n[09:00:03] INFO worker-3 ok", Kind.LOG),
