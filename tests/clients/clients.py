@@ -157,3 +157,29 @@ def assert_tools_kept(sent: list[Any], upstream: list[Any]) -> None:
     tool after them (it answers those calls itself)."""
     assert dumps(upstream[: len(sent)]) == dumps(sent)
     assert [t.get("name") for t in upstream[len(sent) :]] in ([], [RETRIEVE_TOOL_NAME])
+
+
+# The retrieval scripts both clients run: read a big export, have the model ask for what a marker
+# elided (alone, or beside one of the client's own tool calls), then answer. Each scripted run has
+# a direct twin without the retrieve turn.
+RETRIEVAL_FINAL_TEXT = "150 users exported; 22 of them are inactive."
+
+
+def retrieval_runs(
+    run: type[_Run], launcher: Callable[[Path, Path, str], Launch], path: str, tool: str, cat: object, echo: object,
+    tmp_path_factory: Any,
+) -> dict[str, _Run]:
+    """alone / alone-direct / mixed / mixed-direct runs of one client, in a work dir holding users.json."""
+
+    def script(*turns: str) -> str:
+        return " ".join(["How many users are inactive?", *turns, f"[[fake:text {RETRIEVAL_FINAL_TEXT}]]"])
+
+    work = tmp_path_factory.mktemp("retrieval-work")
+    (work / "users.json").write_text(big_pretty_json() + "\n", encoding="utf-8")
+    scripts = (
+        ("alone", script(directive(tool, cat), "[[fake:retrieve]]"), run.proxied),
+        ("alone-direct", script(directive(tool, cat)), run.direct),
+        ("mixed", script(directive(tool, cat), f"[[fake:retrieve]] [[fake:also {tool} {json.dumps(echo)}]]"), run.proxied),
+        ("mixed-direct", script(directive(tool, cat), directive(tool, echo)), run.direct),
+    )
+    return {name: how(launcher(work, tmp_path_factory.mktemp(f"retrieval-home-{name}"), text), path) for name, text, how in scripts}

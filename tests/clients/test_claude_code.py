@@ -93,7 +93,10 @@ def prompt(work: Path) -> str:
     )
 
 
-def run_claude(base_url: str, home: Path, work: Path) -> subprocess.CompletedProcess[str]:
+def run_claude(
+    base_url: str, home: Path, work: Path, script: str | None = None, tools: tuple[str, ...] = TOOLS, timeout_s: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """`claude -p SCRIPT` in `work` against `base_url` (the default script is this module's loop)."""
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -103,8 +106,9 @@ def run_claude(base_url: str, home: Path, work: Path) -> subprocess.CompletedPro
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "CLAUDE_CODE_MAX_RETRIES": "1",
     }
-    args = [str(CLAUDE), "-p", prompt(work), "--output-format", "stream-json", "--verbose", "--allowedTools", ",".join(TOOLS)]
-    return subprocess.run(args, check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    text = prompt(work) if script is None else script
+    args = [str(CLAUDE), "-p", text, "--output-format", "stream-json", "--verbose", "--allowedTools", ",".join(tools)]
+    return subprocess.run(args, check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s)
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,8 @@ tool and completes the loop, as it does straight at the fake when that turn hold
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,8 @@ import httpx
 import pytest
 
 from headroom_core import MARKER_PATTERN, RETRIEVE_TOOL_NAME
-from tests.clients.clients import CLAUDE, big_pretty_json, directive, dumps, missing
-from tests.clients.test_claude_code import Run, result_text
+from tests.clients.clients import CLAUDE, RETRIEVAL_FINAL_TEXT, dumps, missing, retrieval_runs
+from tests.clients.test_claude_code import Run, result_text, run_claude
 from tests.support.fake_upstream import running_fake_upstream
 
 pytestmark = [
@@ -39,57 +38,20 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 
-FINAL_TEXT = "150 users exported; 22 of them are inactive."
+FINAL_TEXT = RETRIEVAL_FINAL_TEXT
 CAT = {"command": "cat users.json", "description": "Print the user export"}
 ECHO = {"command": "echo checked", "description": "Say the export is checked"}
 PATH = "/v1/messages"
 
 
-def prompt(*turns: str) -> str:
-    return " ".join(["How many users are inactive?", *turns, f"[[fake:text {FINAL_TEXT}]]"])
-
-
-ALONE = prompt(directive("Bash", CAT), "[[fake:retrieve]]")
-ALONE_DIRECT = prompt(directive("Bash", CAT))
-MIXED = prompt(directive("Bash", CAT), f"[[fake:retrieve]] [[fake:also Bash {json.dumps(ECHO)}]]")
-MIXED_DIRECT = prompt(directive("Bash", CAT), directive("Bash", ECHO))
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("ccr-work")
-    (work / "users.json").write_text(big_pretty_json() + "\n", encoding="utf-8")
-    return work
-
-
 def launcher(work: Path, home: Path, text: str) -> Any:
-    def run_claude(base_url: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "ANTHROPIC_BASE_URL": base_url,
-            "ANTHROPIC_API_KEY": "dummy",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "CLAUDE_CODE_MAX_RETRIES": "1",
-        }
-        args = [str(CLAUDE), "-p", text, "--output-format", "stream-json", "--verbose", "--allowedTools", "Bash"]
-        return subprocess.run(args, check=False, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=50)
-
-    return run_claude
+    return functools.partial(run_claude, home=home, work=work, script=text, tools=("Bash",), timeout_s=50)
 
 
 @pytest.fixture(scope="module")
-def runs(work: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Each script once: with retrieve through the proxy, without it straight at the fake."""
-    out = {}
-    for name, text, how in (
-        ("alone", ALONE, Run.proxied),
-        ("alone-direct", ALONE_DIRECT, Run.direct),
-        ("mixed", MIXED, Run.proxied),
-        ("mixed-direct", MIXED_DIRECT, Run.direct),
-    ):
-        out[name] = how(launcher(work, tmp_path_factory.mktemp(f"ccr-home-{name}"), text), PATH)
-    return out
+    return retrieval_runs(Run, launcher, PATH, "Bash", CAT, ECHO, tmp_path_factory)
 
 
 def messages(run: Run) -> list[dict[str, Any]]:

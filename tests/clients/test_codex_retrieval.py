@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from headroom_core import MARKER_PATTERN, RETRIEVE_TOOL_NAME
-from tests.clients.clients import CODEX, big_pretty_json, directive, dumps, missing
+from tests.clients.clients import CODEX, RETRIEVAL_FINAL_TEXT, big_pretty_json, dumps, missing, retrieval_runs
 from tests.clients.test_codex import Run, outputs, run_codex
 from tests.support.fake_upstream import running_fake_upstream
 
@@ -29,27 +29,10 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 
-FINAL_TEXT = "150 users exported; 22 of them are inactive."
+FINAL_TEXT = RETRIEVAL_FINAL_TEXT
 CAT = {"cmd": "cat users.json", "max_output_tokens": 20000}
 ECHO = {"cmd": "echo checked"}
 PATH = "/v1/responses"
-
-
-def prompt(*turns: str) -> str:
-    return " ".join(["How many users are inactive?", *turns, f"[[fake:text {FINAL_TEXT}]]"])
-
-
-ALONE = prompt(directive("exec_command", CAT), "[[fake:retrieve]]")
-ALONE_DIRECT = prompt(directive("exec_command", CAT))
-MIXED = prompt(directive("exec_command", CAT), f"[[fake:retrieve]] [[fake:also exec_command {json.dumps(ECHO)}]]")
-MIXED_DIRECT = prompt(directive("exec_command", CAT), directive("exec_command", ECHO))
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("codexr-work")
-    (work / "users.json").write_text(big_pretty_json() + "\n", encoding="utf-8")
-    return work
 
 
 def launcher(work: Path, home: Path, text: str) -> Any:
@@ -57,17 +40,9 @@ def launcher(work: Path, home: Path, text: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def runs(work: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Each script once: with retrieve through the proxy, without it straight at the fake."""
-    out = {}
-    for name, text, how in (
-        ("alone", ALONE, Run.proxied),
-        ("alone-direct", ALONE_DIRECT, Run.direct),
-        ("mixed", MIXED, Run.proxied),
-        ("mixed-direct", MIXED_DIRECT, Run.direct),
-    ):
-        out[name] = how(launcher(work, tmp_path_factory.mktemp(f"codexr-home-{name}"), text), PATH)
-    return out
+    return retrieval_runs(Run, launcher, PATH, "exec_command", CAT, ECHO, tmp_path_factory)
 
 
 def replayed(raw: bytes) -> dict[str, Any]:
@@ -138,7 +113,7 @@ def test_usage_is_summed_over_the_hidden_rounds(runs: dict[str, Run]) -> None:
         assert turn[key] == sum(u[key] for u in usages), key
 
 
-def test_the_upstream_gets_the_original_output_in_the_retrieve_result(runs: dict[str, Run], work: Path) -> None:
+def test_the_upstream_gets_the_original_output_in_the_retrieve_result(runs: dict[str, Run]) -> None:
     run = runs["alone"]
     (sent_output,) = outputs(run.sent[1])
     (seen_output,) = outputs(run.upstream[1])
@@ -150,7 +125,7 @@ def test_the_upstream_gets_the_original_output_in_the_retrieve_result(runs: dict
     # Codex puts a header before the command's output; what was elided, and comes back, is the
     # command's output: the file, byte for byte.
     original = answer["output"]
-    assert original == (work / "users.json").read_text(encoding="utf-8")
+    assert original == big_pretty_json() + "\n"  # users.json as the work dir holds it
     header = sent_output[: sent_output.index(original)]
     assert sent_output == header + original  # byte-identical to the tail of what Codex sent
     assert header.endswith("Output:\n") and seen_output.startswith(header)
