@@ -81,6 +81,3 @@ class Config:
         if unknown:
             raise TypeError(f"unknown option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}")
         return dataclasses.replace(base, **options) if options else base
-
-
-OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))

@@ -3,10 +3,10 @@
     ProxyError                     base: carries the HTTP status the client gets
     ├── BadRequest (400)           the client's body is not JSON
     ├── BodyTooLarge (413)         the body exceeds `Settings.max_body_bytes`
-    ├── Unauthorized (401)         the proxy token is missing or wrong
     └── UpstreamUnavailable (502)  the provider could not be reached (connect error, timeout before
                                    any response, a reset before the status line)
 
+A missing or wrong proxy token is answered by the token gate (auth.py) with a 401 rendered here.
 Provider errors (4xx/5xx from upstream) are never wrapped: their status and body reach the client
 unchanged. This module knows the error shapes of each wire, nothing of routing or forwarding.
 """
@@ -33,10 +33,6 @@ class BadRequest(ProxyError):
 
 class BodyTooLarge(ProxyError):
     status = 413
-
-
-class Unauthorized(ProxyError):
-    status = 401
 
 
 class UpstreamUnavailable(ProxyError):

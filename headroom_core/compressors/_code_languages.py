@@ -140,7 +140,6 @@ SPECS: dict[str, LanguageSpec] = {
     )
 }
 
-LANGUAGES: tuple[str, ...] = tuple(SPECS)
 
 _EXTENSIONS: dict[str, tuple[str, ...]] = {
     "py": ("python",), "pyi": ("python",), "pyw": ("python",),
